@@ -1,1 +1,12 @@
-export {};
+export { Link } from './link.js';
+export type { LinkEvents, LinkOptions, MessageMeta } from './link.js';
+export { fullJitterBackoff } from './backoff.js';
+export type { Backoff, BackoffOptions } from './backoff.js';
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { LinkError, isLinkError } from './errors.js';
+export type { LinkErrorCode } from './errors.js';
+export { browserSocketFactory } from './socket.js';
+export type { LinkSocket, SocketFactory, SocketHandlers } from './socket.js';
+export { defaultUnwelcome } from './states.js';
+export type { Cause, LinkStateName, LinkStatus, Transition, UnwelcomePredicate } from './states.js';

@@ -2,3 +2,4 @@ export * from './sim/index.js';
 export { waitUntil } from './wait.js';
 export { reachable, requireService } from './services.js';
 export type { ServiceKind } from './services.js';
+export { ManualClock, seededRandom } from './clock.js';

@@ -1,0 +1,45 @@
+import WebSocket from 'ws';
+import type { ClientOptions } from 'ws';
+import type { SocketFactory } from './socket.js';
+
+export type WsFactoryOptions = Pick<
+  ClientOptions,
+  'headers' | 'maxPayload' | 'agent' | 'family' | 'rejectUnauthorized' | 'ca'
+>;
+
+/**
+ * The link's socket over `ws`. Compression is off: endpoint frames are small JSON and
+ * permessage-deflate costs memory per socket. The link owns every timeout, so none is set here.
+ */
+export function wsSocketFactory(options: WsFactoryOptions = {}): SocketFactory {
+  return (url, handlers) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
+    ws.on('open', () => handlers.onOpen());
+    ws.on('message', (data, isBinary) => {
+      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+      handlers.onMessage(isBinary ? new Uint8Array(buffer) : buffer.toString('utf8'), isBinary);
+    });
+    ws.on('pong', () => handlers.onPong());
+    ws.on('unexpected-response', (_req, res) => {
+      // An HTTP answer instead of an upgrade (401, 404, 502…) is a failed attempt with a reason.
+      handlers.onError(new Error(`upgrade refused: HTTP ${res.statusCode ?? '?'}`));
+      ws.terminate();
+    });
+    ws.on('error', (error) => handlers.onError(error));
+    ws.on('close', (code, reason) => {
+      handlers.onClose(code, reason.toString());
+      ws.removeAllListeners();
+      // A late error on a dead socket must not become an uncaught exception.
+      ws.on('error', () => {});
+    });
+    return {
+      send: (data) => ws.send(data),
+      close: (code, reason) => ws.close(code, reason),
+      terminate: () => ws.terminate(),
+      ping: () => ws.ping(),
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+    };
+  };
+}

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, seededRandom } from '@tether/testkit';
+import { Link, isLinkError } from '../src/index.js';
+import type { LinkOptions, Transition } from '../src/index.js';
+import { fakeFactory } from './fake-socket.js';
+
+function setup(options: Partial<LinkOptions> = {}) {
+  const clock = new ManualClock(1_000_000);
+  const fake = fakeFactory();
+  const link = new Link({
+    url: 'ws://endpoint.test/mcp/?token=t',
+    socketFactory: fake.factory,
+    clock,
+    random: seededRandom(7),
+    ...options,
+  });
+  const transitions: Transition[] = [];
+  link.on('transition', (t) => transitions.push(t));
+  return { clock, fake, link, transitions };
+}
+
+describe('link states', () => {
+  it('goes disabled → connecting → open → ready, each transition with its cause and time', async () => {
+    const { link, fake, clock, transitions } = setup();
+    const connected = link.connect();
+    clock.advance(5);
+    fake.last().open();
+    await connected;
+    link.markReady();
+    expect(transitions.map((t) => `${t.from}→${t.to}:${t.cause.type}`)).toEqual([
+      'disabled→connecting:person',
+      'connecting→open:open',
+      'open→ready:ready',
+    ]);
+    expect(transitions[1]!.at).toBe(1_000_005);
+    expect(link.status).toEqual({ name: 'ready', since: 1_000_005, generation: 1 });
+  });
+
+  it('reports the close code and reason as the cause of a loss', () => {
+    const { link, fake, transitions } = setup();
+    void link.connect();
+    fake.last().open();
+    fake.last().peerClose(4004, 'Internal server error');
+    expect(transitions.at(-1)).toMatchObject({
+      from: 'open',
+      to: 'backoff',
+      cause: { type: 'close', code: 4004, reason: 'Internal server error' },
+    });
+  });
+});
+
+describe('single flight', () => {
+  it('200 concurrent connect and retry requests share one attempt and one socket', async () => {
+    const { link, fake } = setup();
+    const requests = Array.from({ length: 200 }, (_, i) => {
+      if (i % 2) link.retryNow();
+      return link.connect();
+    });
+    expect(fake.sockets).toHaveLength(1);
+    fake.last().open();
+    await Promise.all(requests);
+    link.retryNow();
+    void link.connect();
+    expect(fake.sockets).toHaveLength(1);
+  });
+
+  it('close() while connecting leaves no socket and no timer, and the waiters learn why', async () => {
+    const { link, fake, clock } = setup();
+    const connecting = link.connect();
+    await link.close();
+    expect(fake.last().terminated).toBe(true);
+    expect(clock.pending).toBe(0);
+    await expect(connecting).rejects.toSatisfy((e) => isLinkError(e, 'LINK_CLOSED'));
+    fake.last().open(); // a late open from the abandoned socket changes nothing
+    expect(link.status.name).toBe('disabled');
+  });
+
+  it('close() during backoff leaves no timer and never reconnects', async () => {
+    const { link, fake, clock } = setup();
+    void link.connect().catch(() => {});
+    fake.last().fail();
+    expect(link.status.name).toBe('backoff');
+    await link.close();
+    expect(clock.pending).toBe(0);
+    clock.advance(10 * 60_000);
+    expect(fake.sockets).toHaveLength(1);
+  });
+
+  it('close() on an open socket closes politely, and cuts a peer that never answers', async () => {
+    const { link, fake, clock } = setup({ closeGraceMs: 1_000 });
+    void link.connect();
+    fake.last().open();
+    const closed = link.close(1001, 'shutting down');
+    expect(fake.last().closedWith).toEqual({ code: 1001, reason: 'shutting down' });
+    clock.advance(1_000);
+    await closed;
+    expect(fake.last().terminated).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('refuses a reply meant for a socket that has died', () => {
+    const { link, fake, clock } = setup();
+    void link.connect();
+    fake.last().open();
+    const generation = (link.status as { generation: number }).generation;
+    fake.last().peerClose(1006);
+    clock.runNext();
+    fake.last().open();
+    expect(link.send('{"id":7}', generation)).toBe(false);
+    expect(link.send('{"id":0}', generation + 1)).toBe(true);
+    expect(fake.sockets[0]!.sent).toEqual([]);
+  });
+});
+
+describe('detection', () => {
+  it('terminates a silent socket after M missed pongs, within P × (M + 1)', () => {
+    const { link, fake, clock, transitions } = setup({ pingIntervalMs: 5_000, maxMissedPongs: 2 });
+    void link.connect();
+    fake.last().open();
+    const openedAt = clock.now();
+    clock.advance(5_000);
+    fake.last().pong(); // healthy so far
+    clock.advance(100); // …and then the peer goes silent
+    const diedAt = clock.now();
+    while (link.status.name === 'open') clock.runNext();
+    const loss = transitions.at(-1)!;
+    expect(loss.cause).toEqual({ type: 'heartbeat', missed: 2 });
+    expect(loss.at - diedAt).toBeLessThanOrEqual(5_000 * 3);
+    expect(loss.at - openedAt).toBeGreaterThan(5_000);
+    expect(fake.sockets[0]!.terminated).toBe(true);
+    expect(fake.sockets[0]!.closedWith).toBeUndefined();
+  });
+
+  it('keeps a socket whose peer answers pings, or sends anything at all', () => {
+    const { link, fake, clock } = setup({ pingIntervalMs: 1_000 });
+    void link.connect();
+    fake.last().open();
+    for (let i = 0; i < 20; i++) {
+      clock.advance(1_000);
+      if (i % 2) fake.last().pong();
+      else fake.last().receive('{"jsonrpc":"2.0","id":1,"method":"ping"}');
+    }
+    expect(link.status.name).toBe('open');
+    expect(fake.last().pings).toBeGreaterThanOrEqual(19);
+  });
+
+  it('gives up on an attempt that does not open within the connect timeout', () => {
+    const { link, fake, clock, transitions } = setup({ connectTimeoutMs: 10_000 });
+    void link.connect();
+    clock.advance(9_999);
+    expect(link.status.name).toBe('connecting');
+    clock.advance(1);
+    expect(transitions.at(-1)).toMatchObject({
+      from: 'connecting',
+      to: 'backoff',
+      cause: { type: 'timeout', phase: 'connect' },
+    });
+    expect(fake.last().terminated).toBe(true);
+  });
+
+  it('lets the layer above declare the link dead', () => {
+    const { link, fake, transitions } = setup();
+    void link.connect();
+    fake.last().open();
+    link.declareDead('no initialize within 10 s');
+    expect(fake.last().terminated).toBe(true);
+    expect(transitions.at(-1)!.cause).toEqual({
+      type: 'dead',
+      reason: 'no initialize within 10 s',
+    });
+  });
+
+  it('acts on a socket error at once', () => {
+    const { link, fake, transitions } = setup();
+    void link.connect();
+    fake.last().open();
+    fake.last().fail('read ECONNRESET');
+    expect(transitions.at(-1)).toMatchObject({
+      to: 'backoff',
+      cause: { type: 'error', message: 'read ECONNRESET' },
+    });
+  });
+});
