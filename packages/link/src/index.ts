@@ -1,7 +1,7 @@
 export { Link } from './link.js';
 export type { LinkEvents, LinkOptions, MessageMeta } from './link.js';
 export { fullJitterBackoff } from './backoff.js';
-export type { Backoff, BackoffOptions } from './backoff.js';
+export type { Backoff, BackoffOptions, RetryContext } from './backoff.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { LinkError, isLinkError } from './errors.js';

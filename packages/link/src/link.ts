@@ -25,8 +25,13 @@ export interface LinkOptions {
   /** Connected this long, the failure count starts again from zero. Default 30 s. */
   stableMs?: number;
   backoff?: Backoff | BackoffOptions;
-  /** K consecutive failures park the link. Default 10. */
+  /** K consecutive failures park the link… Default 10. */
   maxFailures?: number;
+  /**
+   * …once the outage has also lasted this long, so a short outage with quick early retries
+   * does not park a healthy endpoint for minutes. Default 60 s.
+   */
+  parkAfterMs?: number;
   /** Parked links probe at this interval. Default 5 min. */
   probeIntervalMs?: number;
   unwelcome?: UnwelcomePredicate;
@@ -60,8 +65,10 @@ type State =
       socket: LinkSocket;
       heartbeat: Timer | undefined;
       stable: Timer | undefined;
-      missed: number;
-      alive: boolean;
+      /** Last pong or frame from the peer. */
+      lastAlive: number;
+      /** Pings sent since then. */
+      unanswered: number;
     }
   | {
       name: 'backoff' | 'parked';
@@ -84,6 +91,9 @@ export class Link extends Emitter<LinkEvents> {
   private readonly factory: SocketFactory;
   private readonly unwelcome: UnwelcomePredicate;
   private failures = 0;
+  /** When the current run of failures began. */
+  private outageSince = 0;
+  private parkedAnnounced = false;
   private attempts = 0;
   private generation = 0;
   private online = true;
@@ -273,12 +283,15 @@ export class Link extends Emitter<LinkEvents> {
       onMessage: (data: string | Uint8Array, binary: boolean) => {
         const s = this.state;
         if ((s.name !== 'open' && s.name !== 'ready') || s.socket !== socket) return;
-        s.alive = true;
+        s.lastAlive = this.clock.now();
+        s.unanswered = 0;
         this.emit('message', data, { generation: s.generation, binary });
       },
       onPong: () => {
         const s = this.state;
-        if ((s.name === 'open' || s.name === 'ready') && s.socket === socket) s.alive = true;
+        if ((s.name !== 'open' && s.name !== 'ready') || s.socket !== socket) return;
+        s.lastAlive = this.clock.now();
+        s.unanswered = 0;
       },
       onClose: (code: number, reason: string) => {
         this.closing.get(socket!)?.done();
@@ -320,10 +333,11 @@ export class Link extends Emitter<LinkEvents> {
       heartbeat: undefined,
       stable: this.clock.setTimeout(() => {
         this.failures = 0;
+        this.parkedAnnounced = false;
         if (next.name === 'open' || next.name === 'ready') next.stable = undefined;
       }, this.options.stableMs ?? 30_000),
-      missed: 0,
-      alive: true,
+      lastAlive: this.clock.now(),
+      unanswered: 0,
     };
     this.enter(next, { type: 'open' });
     if (canProbe) this.scheduleHeartbeat();
@@ -331,35 +345,49 @@ export class Link extends Emitter<LinkEvents> {
   }
 
   /*
-   * Heartbeat: every P a tick. A tick that saw no pong and no frame since the last one counts a
-   * miss; M misses in a row terminate the socket. A link that dies just after a tick is found
-   * at the (M+1)-th tick after it: within P × (M + 1).
+   * Heartbeat: a ping every P, and a deadline of M × P after the last sign of life (a pong or
+   * any frame). A healthy peer moves the deadline at every pong; a silent one misses M pongs
+   * and is cut when the deadline passes: at most P × M after it died (10 s by default), well
+   * inside the P × (M + 1) bound. One timer serves both, firing at whichever comes first.
    */
   private scheduleHeartbeat(): void {
     const s = this.state;
     if (s.name !== 'open' && s.name !== 'ready') return;
-    s.heartbeat = this.clock.setTimeout(() => this.tick(), this.options.pingIntervalMs ?? 5_000);
+    const interval = this.options.pingIntervalMs ?? 5_000;
+    const deadline = s.lastAlive + interval * (this.options.maxMissedPongs ?? 2);
+    const next = Math.min(this.clock.now() + interval, deadline);
+    s.heartbeat = this.clock.setTimeout(() => this.tick(), Math.max(0, next - this.clock.now()));
   }
 
   private tick(): void {
     const s = this.state;
     if (s.name !== 'open' && s.name !== 'ready') return;
-    s.missed = s.alive ? 0 : s.missed + 1;
-    s.alive = false;
-    if (s.missed >= (this.options.maxMissedPongs ?? 2)) {
-      this.lose({ type: 'heartbeat', missed: s.missed });
+    const interval = this.options.pingIntervalMs ?? 5_000;
+    const maxMissed = this.options.maxMissedPongs ?? 2;
+    const silentMs = this.clock.now() - s.lastAlive;
+    if (silentMs >= interval * maxMissed) {
+      this.lose({ type: 'heartbeat', missed: s.unanswered, silentMs });
       return;
     }
+    s.unanswered++;
     this.ping(s.socket);
     this.scheduleHeartbeat();
   }
 
-  /** Checks an open socket now (coming back to the foreground, or told we went offline). */
+  /**
+   * Checks an open socket now (the page came back to the foreground, or went offline): a ping
+   * at once, and the socket is dead if nothing comes back within one interval.
+   */
   private probeNow(): void {
     const s = this.state;
     if ((s.name !== 'open' && s.name !== 'ready') || !s.heartbeat) return;
+    const interval = this.options.pingIntervalMs ?? 5_000;
+    const maxMissed = this.options.maxMissedPongs ?? 2;
     this.clock.clearTimeout(s.heartbeat);
-    this.tick();
+    s.lastAlive = Math.min(s.lastAlive, this.clock.now() - interval * (maxMissed - 1));
+    s.unanswered++;
+    this.ping(s.socket);
+    this.scheduleHeartbeat();
   }
 
   private ping(socket: LinkSocket): void {
@@ -372,17 +400,21 @@ export class Link extends Emitter<LinkEvents> {
     const s = this.state;
     if (s.name !== 'connecting' && s.name !== 'open' && s.name !== 'ready') return;
     if (cut) s.socket.terminate();
-    const failures = ++this.failures;
     const now = this.clock.now();
-    const maxFailures = this.options.maxFailures ?? 10;
-    if (failures >= maxFailures) {
+    const failures = ++this.failures;
+    if (failures === 1) this.outageSince = now;
+    const outageMs = now - this.outageSince;
+    if (
+      failures >= (this.options.maxFailures ?? 10) &&
+      outageMs >= (this.options.parkAfterMs ?? 60_000)
+    ) {
       this.park(failures, cause);
       return;
     }
     const unwelcome = cause.type === 'close' && this.unwelcome(cause.code, cause.reason);
     const delay = unwelcome
       ? this.backoff.unwelcomeDelay(this.random)
-      : this.backoff.delay(failures, this.random);
+      : this.backoff.delay({ failures, outageMs }, this.random);
     if (!this.online) {
       this.enter({ name: 'backoff', since: now, failures, wakeAt: null, timer: undefined }, cause);
       return;
@@ -402,8 +434,11 @@ export class Link extends Emitter<LinkEvents> {
       : undefined;
     const wakeAt = this.online ? now + probe : null;
     const transition = this.enter({ name: 'parked', since: now, failures, wakeAt, timer }, cause);
-    // Announced once per outage: when the threshold is crossed, not at every failed probe.
-    if (failures === (this.options.maxFailures ?? 10)) this.emit('parked', transition);
+    // Announced once per outage, not at every failed probe.
+    if (!this.parkedAnnounced) {
+      this.parkedAnnounced = true;
+      this.emit('parked', transition);
+    }
   }
 
   /** Leaves the current state (clearing what it owned) and announces the new one. */

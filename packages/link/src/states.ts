@@ -28,7 +28,7 @@ export type Cause =
   | { type: 'ready' }
   | { type: 'close'; code: number; reason: string }
   | { type: 'error'; message: string }
-  | { type: 'heartbeat'; missed: number }
+  | { type: 'heartbeat'; missed: number; silentMs: number }
   | { type: 'timeout'; phase: 'connect' }
   | { type: 'dead'; reason: string }
   | { type: 'timer'; purpose: 'retry' | 'probe' }

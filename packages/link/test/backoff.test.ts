@@ -28,15 +28,16 @@ function lastDelay(transitions: Transition[]): number {
 }
 
 describe('backoff policy', () => {
-  it('puts the first retry in [0, 250] ms and then doubles the ceiling up to the cap', () => {
-    const policy = fullJitterBackoff({ baseMs: 1_000, capMs: 30_000 });
+  it('puts the first retry in [0, 250] ms, then lets the ceiling grow with the outage up to the cap', () => {
+    const policy = fullJitterBackoff();
     const top = () => 0.999_999;
-    expect(policy.delay(1, top)).toBe(250);
-    expect([2, 3, 4, 5, 6, 7, 8].map((n) => policy.delay(n, top))).toEqual([
-      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
-    ]);
-    expect(policy.delay(1, () => 0)).toBe(0);
-    expect(policy.delay(50, () => 0.5)).toBe(15_000);
+    expect(policy.delay({ failures: 1, outageMs: 0 }, top)).toBe(250);
+    expect(policy.delay({ failures: 1, outageMs: 0 }, () => 0)).toBe(0);
+    const ceilings = [0, 400, 2_000, 10_000, 59_000, 600_000].map((outageMs) =>
+      policy.delay({ failures: 5, outageMs }, top),
+    );
+    expect(ceilings).toEqual([500, 500, 1_000, 5_000, 29_500, 30_000]);
+    expect(policy.delay({ failures: 5, outageMs: 10_000 }, () => 0.5)).toBe(2_500);
   });
 
   it('waits between 30 and 60 s after an unwelcome close by default', () => {
@@ -55,20 +56,22 @@ describe('link recovery', () => {
     expect(lastDelay(transitions)).toBeLessThanOrEqual(250);
   });
 
-  it('never retries sooner than the policy allows as failures pile up, and never beyond the cap', () => {
-    const { link, fake, clock, transitions } = setup({ maxFailures: 100 });
+  it('waits at most half the outage so far between attempts, and never beyond the cap', () => {
+    const { link, fake, clock, transitions } = setup({ maxFailures: 1_000 });
     void link.connect();
-    const delays: number[] = [];
-    for (let i = 0; i < 12; i++) {
+    const start = clock.now();
+    const delays: Array<[number, number]> = [];
+    while (clock.now() - start < 10 * 60_000) {
       fake.last().fail();
-      delays.push(lastDelay(transitions));
+      delays.push([clock.now() - start, lastDelay(transitions)]);
       clock.runNext();
     }
-    expect(delays[0]).toBeLessThanOrEqual(250);
-    delays
-      .slice(1)
-      .forEach((d, i) => expect(d).toBeLessThanOrEqual(Math.min(30_000, 1_000 * 2 ** i)));
-    expect(fake.sockets).toHaveLength(13);
+    expect(delays[0]![1]).toBeLessThanOrEqual(250);
+    for (const [outage, delay] of delays.slice(1))
+      expect(delay).toBeLessThanOrEqual(Math.min(30_000, Math.max(500, outage / 2)));
+    // Ten minutes of outage take tens of attempts, not thousands (the cap holds) nor a handful.
+    expect(delays.length).toBeGreaterThan(30);
+    expect(delays.length).toBeLessThan(200);
   });
 
   it('starts over at a quick retry after a stable period connected', () => {
@@ -132,34 +135,47 @@ describe('link recovery', () => {
 });
 
 describe('circuit breaker', () => {
-  it('parks after K consecutive failures, says so, and probes slowly', () => {
-    const { link, fake, clock } = setup({ maxFailures: 10, probeIntervalMs: 300_000 });
+  it('parks after K consecutive failures over at least a minute, says so once, and probes slowly', () => {
+    const { link, fake, clock } = setup({
+      maxFailures: 10,
+      parkAfterMs: 60_000,
+      probeIntervalMs: 300_000,
+    });
     const parked: Transition[] = [];
     link.on('parked', (t) => parked.push(t));
     void link.connect();
-    for (let i = 0; i < 9; i++) {
+    const start = clock.now();
+    while (link.status.name !== 'parked') {
       fake.last().fail();
-      expect(link.status.name).toBe('backoff');
-      clock.runNext();
+      if (link.status.name === 'backoff') clock.runNext();
     }
-    fake.last().fail();
-    expect(link.status).toMatchObject({
-      name: 'parked',
-      failures: 10,
-      probeAt: clock.now() + 300_000,
-    });
+    expect(clock.now() - start).toBeGreaterThanOrEqual(60_000);
+    expect(link.failureCount).toBeGreaterThanOrEqual(10);
+    expect(link.status).toMatchObject({ name: 'parked', probeAt: clock.now() + 300_000 });
     expect(parked).toHaveLength(1);
+    const sockets = fake.sockets.length;
     clock.advance(299_999);
-    expect(fake.sockets).toHaveLength(10);
+    expect(fake.sockets).toHaveLength(sockets);
     clock.advance(1);
-    expect(fake.sockets).toHaveLength(11);
+    expect(fake.sockets).toHaveLength(sockets + 1);
     fake.last().fail();
     expect(link.status.name).toBe('parked');
     expect(parked).toHaveLength(1); // one announcement per outage, not one per probe
   });
 
+  it('does not park during a short outage, however many quick retries failed', () => {
+    const { link, fake, clock } = setup({ maxFailures: 3, parkAfterMs: 60_000 });
+    void link.connect();
+    for (let i = 0; i < 8; i++) {
+      fake.last().fail();
+      clock.runNext();
+    }
+    expect(clock.now()).toBeLessThan(60_000);
+    expect(link.status.name).toBe('connecting');
+  });
+
   it('wakes at once on retryNow() and recovers', async () => {
-    const { link, fake, clock } = setup({ maxFailures: 2 });
+    const { link, fake, clock } = setup({ maxFailures: 2, parkAfterMs: 0 });
     void link.connect().catch(() => {});
     fake.last().fail();
     clock.runNext();
@@ -199,10 +215,24 @@ describe('browser hooks', () => {
     const { link, fake, clock } = setup({ pingIntervalMs: 5_000, maxMissedPongs: 2 });
     void link.connect();
     fake.last().open();
-    clock.advance(5_000); // ping sent, no pong: the app was frozen
-    link.setVisible(true); // a miss
-    link.setVisible(true); // a second miss: dead
+    clock.advance(1_000);
+    link.setVisible(true);
+    expect(fake.last().pings).toBe(1); // asked at once
+    clock.advance(4_999);
+    expect(link.status.name).toBe('open');
+    clock.advance(1); // one interval without an answer: the socket is dead
     expect(link.status.name).toBe('backoff');
+  });
+
+  it('keeps an open socket that answers the check', () => {
+    const { link, fake, clock } = setup({ pingIntervalMs: 5_000, maxMissedPongs: 2 });
+    void link.connect();
+    fake.last().open();
+    link.setVisible(true);
+    clock.advance(20);
+    fake.last().pong();
+    clock.advance(5_000);
+    expect(link.status.name).toBe('open');
   });
 });
 

@@ -50,7 +50,7 @@ describe('link on real sockets: closes from the endpoint', () => {
     const first = await simulator();
     const port = first.port;
     const { link: l, transitions } = link(first.url(), {
-      backoff: { baseMs: 50, capMs: 200 },
+      backoff: { floorMs: 50, capMs: 200 },
       maxFailures: 100,
     });
     await l.connect();

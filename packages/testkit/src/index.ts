@@ -3,3 +3,4 @@ export { waitUntil } from './wait.js';
 export { reachable, requireService } from './services.js';
 export type { ServiceKind } from './services.js';
 export { ManualClock, seededRandom } from './clock.js';
+export * from './proxy/index.js';

@@ -1,5 +1,5 @@
 export { EndpointSimulator } from './simulator.js';
-export type { SimulatorEvents, Target } from './simulator.js';
+export type { SimulatorEvents, SocketTarget } from './simulator.js';
 export { Robot } from './robot.js';
 export type { RobotOptions } from './robot.js';
 export { SimClosedError, SimTimeoutError } from './session.js';

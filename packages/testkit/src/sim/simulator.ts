@@ -41,7 +41,7 @@ export interface SimulatorEvents {
   violation: [Violation];
 }
 
-export interface Target {
+export interface SocketTarget {
   token?: string;
   socketId?: string;
 }
@@ -188,7 +188,7 @@ export class EndpointSimulator extends EventEmitter<SimulatorEvents> {
   callTool(
     name: string,
     args: Record<string, unknown> = {},
-    target: Target & { timeoutMs?: number } = {},
+    target: SocketTarget & { timeoutMs?: number } = {},
   ): Promise<CallOutcome> {
     return this.request(
       Method.ToolsCall,
@@ -207,7 +207,7 @@ export class EndpointSimulator extends EventEmitter<SimulatorEvents> {
   request(
     method: string,
     params: unknown = {},
-    target: Target & { timeoutMs?: number } = {},
+    target: SocketTarget & { timeoutMs?: number } = {},
   ): Promise<CallOutcome> {
     const timeoutMs =
       target.timeoutMs ?? this.options.callTimeoutMs ?? (this.mode === 'relay' ? 30_000 : 10_000);
@@ -217,24 +217,24 @@ export class EndpointSimulator extends EventEmitter<SimulatorEvents> {
     return session.request(method, params, timeoutMs);
   }
 
-  notify(method: string, params?: unknown, target: Target = {}): void {
+  notify(method: string, params?: unknown, target: SocketTarget = {}): void {
     this.pick(target).notify(method, params);
   }
 
   /** Sends text as it is: malformed frames, oversize frames, anything. */
-  sendRaw(text: string, target: Target = {}): void {
+  sendRaw(text: string, target: SocketTarget = {}): void {
     this.pick(target).sendRaw(text);
   }
 
   /** Closes the matching live sockets with any code; returns how many. */
-  closeSockets(close: CloseSpec, target: Target = {}): number {
+  closeSockets(close: CloseSpec, target: SocketTarget = {}): number {
     const matching = this.live(target);
     for (const session of matching) session.close(close.code, close.reason);
     return matching.length;
   }
 
   /** Drops the matching sockets without a close frame. */
-  terminateSockets(target: Target = {}): number {
+  terminateSockets(target: SocketTarget = {}): number {
     const matching = this.live(target);
     for (const session of matching) session.terminate();
     return matching.length;
@@ -379,7 +379,7 @@ export class EndpointSimulator extends EventEmitter<SimulatorEvents> {
     return typeof tokens === 'function' ? tokens(token) : tokens.includes(token);
   }
 
-  private live(target: Target): ProviderSession[] {
+  private live(target: SocketTarget): ProviderSession[] {
     return [...this.sessions.values()].filter(
       (s) =>
         s.isOpen &&
@@ -389,7 +389,7 @@ export class EndpointSimulator extends EventEmitter<SimulatorEvents> {
   }
 
   /** The socket calls go to: the newest registered one that finished its handshake. */
-  private active(target: Target): ProviderSession | undefined {
+  private active(target: SocketTarget): ProviderSession | undefined {
     if (target.socketId) return this.live(target)[0];
     const token = target.token ?? 'test-token';
     const registered = [...this.registry.entries()]
@@ -398,7 +398,7 @@ export class EndpointSimulator extends EventEmitter<SimulatorEvents> {
     return registered.filter((s) => s.state === 'ready').at(-1);
   }
 
-  private pick(target: Target): ProviderSession {
+  private pick(target: SocketTarget): ProviderSession {
     const session = this.active(target);
     if (!session)
       throw new Error(

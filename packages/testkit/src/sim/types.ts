@@ -52,14 +52,14 @@ export interface SimulatorOptions {
   agentId?: number;
 }
 
-export type Direction = 'in' | 'out';
+export type FrameDirection = 'in' | 'out';
 
 /** One frame as the endpoint saw it: `in` came from the provider (or robot), `out` went to it. */
 export interface FrameRecord {
   at: number;
   socketId: string;
   token: string;
-  direction: Direction;
+  direction: FrameDirection;
   data: string;
   binary?: boolean;
 }

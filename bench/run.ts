@@ -1,0 +1,44 @@
+// `npm run bench`: runs every benchmark and writes docs/benchmarks.md.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import {
+  blackholeDetection,
+  memoryPerIdleLink,
+  recoveryAfterClose,
+  recoveryAfterRestart,
+} from './link.js';
+import type { Row } from './link.js';
+
+const only = process.argv[2];
+const scenarios: Array<[string, () => Promise<Row>]> = [
+  ['close', () => recoveryAfterClose()],
+  ['restart', () => recoveryAfterRestart()],
+  ['outage', () => recoveryAfterRestart(200, 5_000)],
+  ['blackhole', () => blackholeDetection()],
+  ['memory', () => memoryPerIdleLink()],
+];
+
+const rows: Row[] = [];
+for (const [name, run] of scenarios) {
+  if (only && name !== only) continue;
+  process.stdout.write(`${name}… `);
+  const row = await run();
+  console.log(row.result);
+  rows.push(row);
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const text = `# Benchmarks
+
+Produced by \`npm run bench\` (${new Date().toISOString().slice(0, 10)}), on loopback:
+Node ${process.version}, ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB.
+The endpoint simulator runs in a child process; the links run with their default settings
+(ping every 5 s, 2 missed pongs, first retry in 0–250 ms, full-jitter backoff to 30 s).
+
+| what | result | target (PRODUCT.md) |
+|---|---|---|
+${rows.map((r) => `| ${r.what} | ${r.result} | ${r.target} |`).join('\n')}
+`;
+if (!only) writeFileSync(new URL('../docs/benchmarks.md', import.meta.url), text);
+console.log(only ? text : 'wrote docs/benchmarks.md');
+process.exit(0);

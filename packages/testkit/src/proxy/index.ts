@@ -1,0 +1,8 @@
+export { FaultProxy } from './fault-proxy.js';
+export type {
+  Direction,
+  DirectionState,
+  FaultProxyOptions,
+  FaultProxyStats,
+  Target,
+} from './types.js';
