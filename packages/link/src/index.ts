@@ -10,3 +10,5 @@ export { browserSocketFactory } from './socket.js';
 export type { LinkSocket, SocketFactory, SocketHandlers } from './socket.js';
 export { defaultUnwelcome } from './states.js';
 export type { Cause, LinkStateName, LinkStatus, Transition, UnwelcomePredicate } from './states.js';
+export { attachPageLifecycle } from './browser.js';
+export type { PageLifecycleSources } from './browser.js';
