@@ -168,7 +168,7 @@ export async function blackholeDetection(n = 50): Promise<Row> {
     return {
       what: `silent dead link (blackhole: no FIN, no RST) noticed, default P = 5 s, M = 2 (${n} links)`,
       result: fmt(summary(detected)),
-      target: '≤ 10 s with default settings (bound P × (M + 1) = 15 s)',
+      target: '≤ 10 s with default settings (the link cuts at P × M = 10 s after the last pong)',
     };
   } finally {
     await closeAll(links);

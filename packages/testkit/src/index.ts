@@ -4,3 +4,4 @@ export { reachable, requireService } from './services.js';
 export type { ServiceKind } from './services.js';
 export { ManualClock, seededRandom } from './clock.js';
 export * from './proxy/index.js';
+export * from './mcp/index.js';

@@ -1,0 +1,8 @@
+export { createFakeMcpServer } from './fake-server.js';
+export type { FakeMcpHooks, FakeMcpServer, ToolChange } from './fake-server.js';
+export { startFakeHttpServer } from './http-host.js';
+export type { FakeHttpServer, FakeHttpServerHooks, FakeHttpServerOptions } from './http-host.js';
+export type { FakeCliOptions, FakeMcpOptions, FakeTransportKind } from './options.js';
+export { SseServerTransport } from './sse-server-transport.js';
+export { fakeServerCliPath, fakeStdioServerParams, spawnFakeServer } from './spawn.js';
+export type { ChildExit, SpawnFakeServerOptions, SpawnedFakeServer } from './spawn.js';
