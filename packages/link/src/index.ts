@@ -7,7 +7,13 @@ export type { Clock } from './clock.js';
 export { LinkError, isLinkError } from './errors.js';
 export type { LinkErrorCode } from './errors.js';
 export { browserSocketFactory } from './socket.js';
-export type { LinkSocket, SocketFactory, SocketHandlers } from './socket.js';
+export type {
+  LinkSocket,
+  PlatformWebSocket,
+  PlatformWebSocketConstructor,
+  SocketFactory,
+  SocketHandlers,
+} from './socket.js';
 export { defaultUnwelcome } from './states.js';
 export type { Cause, LinkStateName, LinkStatus, Transition, UnwelcomePredicate } from './states.js';
 export { attachPageLifecycle } from './browser.js';
