@@ -94,6 +94,9 @@ export class Link extends Emitter<LinkEvents> {
   /** When the current run of failures began. */
   private outageSince = 0;
   private parkedAnnounced = false;
+  /** A planned reconnect is waiting for the old socket to close; attempts wait with it. */
+  private reconnecting = false;
+  private deferred: Cause | undefined;
   private attempts = 0;
   private generation = 0;
   private online = true;
@@ -161,7 +164,7 @@ export class Link extends Emitter<LinkEvents> {
   /** Resolves when a socket is open (at once if it is). */
   whenOpen(signal?: AbortSignal): Promise<void> {
     if (this.state.name === 'open' || this.state.name === 'ready') return Promise.resolve();
-    if (this.state.name === 'disabled') {
+    if (this.state.name === 'disabled' && !this.deferred) {
       return Promise.reject(new LinkError('LINK_CLOSED', 'link is disabled'));
     }
     return new Promise((resolve, reject) => {
@@ -257,7 +260,36 @@ export class Link extends Emitter<LinkEvents> {
       return Promise.resolve();
     }
     if (s.name !== 'open' && s.name !== 'ready') return Promise.resolve();
-    const socket = s.socket;
+    return this.closePolitely(s.socket, code, reason);
+  }
+
+  /**
+   * A planned reconnect (the tools changed and the endpoint reads them only at the handshake):
+   * the socket is closed politely and the next attempt starts once it is gone, so there are
+   * never two. Not a failure: no backoff, no count.
+   */
+  reconnect(reason = 'reconnect'): void {
+    const s = this.state;
+    if (s.name !== 'open' && s.name !== 'ready') return;
+    const waiting: State = {
+      name: 'backoff',
+      since: this.clock.now(),
+      failures: this.failures,
+      wakeAt: null,
+      timer: undefined,
+    };
+    this.enter(waiting, { type: 'reconnect', reason });
+    this.reconnecting = true;
+    void this.closePolitely(s.socket, 1000, reason).then(() => {
+      this.reconnecting = false;
+      const deferred = this.deferred;
+      this.deferred = undefined;
+      if (deferred) this.attempt(deferred);
+      else if (this.state === waiting) this.attempt({ type: 'reconnect', reason });
+    });
+  }
+
+  private closePolitely(socket: LinkSocket, code: number, reason: string): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         const entry = this.closing.get(socket);
@@ -276,6 +308,11 @@ export class Link extends Emitter<LinkEvents> {
   }
 
   private attempt(cause: Cause): void {
+    if (this.reconnecting) {
+      // Never two sockets: whoever asks during a planned reconnect is served by its attempt.
+      this.deferred = cause;
+      return;
+    }
     const attempt = ++this.attempts;
     let socket: LinkSocket | undefined;
     const handlers = {

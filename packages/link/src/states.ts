@@ -31,6 +31,7 @@ export type Cause =
   | { type: 'heartbeat'; missed: number; silentMs: number }
   | { type: 'timeout'; phase: 'connect' }
   | { type: 'dead'; reason: string }
+  | { type: 'reconnect'; reason: string }
   | { type: 'timer'; purpose: 'retry' | 'probe' }
   | { type: 'network'; online: boolean };
 

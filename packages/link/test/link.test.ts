@@ -191,3 +191,32 @@ describe('detection', () => {
     });
   });
 });
+
+describe('planned reconnect', () => {
+  it('closes the socket politely and opens the next only once the old one is gone', async () => {
+    const { link, fake, transitions } = setup();
+    void link.connect();
+    fake.last().open();
+    link.markReady();
+    link.reconnect('tools changed');
+    expect(fake.sockets[0]!.closedWith).toEqual({ code: 1000, reason: 'tools changed' });
+    link.retryNow(); // a retry button pressed meanwhile must not open a second socket
+    expect(fake.sockets).toHaveLength(1);
+    fake.sockets[0]!.peerClose(1000, 'tools changed');
+    await Promise.resolve();
+    expect(fake.sockets).toHaveLength(2);
+    expect(link.failureCount).toBe(0);
+    expect(transitions.map((t) => t.cause.type)).toContain('reconnect');
+  });
+
+  it('cuts an old socket that never completes the close, then reconnects', async () => {
+    const { link, fake, clock } = setup({ closeGraceMs: 500 });
+    void link.connect();
+    fake.last().open();
+    link.reconnect();
+    clock.advance(500);
+    await Promise.resolve();
+    expect(fake.sockets[0]!.terminated).toBe(true);
+    expect(fake.sockets).toHaveLength(2);
+  });
+});
