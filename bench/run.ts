@@ -8,23 +8,27 @@ import {
   recoveryAfterRestart,
 } from './link.js';
 import type { Row } from './link.js';
+import { hubMemory, relayOverhead } from './hub.js';
 
 const only = process.argv[2];
-const scenarios: Array<[string, () => Promise<Row>]> = [
+const scenarios: Array<[string, () => Promise<Row | Row[]>]> = [
   ['close', () => recoveryAfterClose()],
   ['restart', () => recoveryAfterRestart()],
   ['outage', () => recoveryAfterRestart(200, 5_000)],
   ['blackhole', () => blackholeDetection()],
   ['memory', () => memoryPerIdleLink()],
+  ['relay', () => relayOverhead()],
+  ['hub-memory', () => hubMemory()],
 ];
 
 const rows: Row[] = [];
 for (const [name, run] of scenarios) {
   if (only && name !== only) continue;
   process.stdout.write(`${name}… `);
-  const row = await run();
-  console.log(row.result);
-  rows.push(row);
+  const result = await run();
+  const produced = Array.isArray(result) ? result : [result];
+  console.log(produced.map((r) => r.result).join(' | '));
+  rows.push(...produced);
 }
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

@@ -47,11 +47,11 @@ describe('architecture', () => {
     expect(offending).toEqual([]);
   });
 
-  it('keeps the hub importing the testkit only for `tether sim`', () => {
+  it('keeps the hub importing the testkit only for `tether sim` and the demo', () => {
     const users = sources('hub').filter((file) =>
       imports(file).some((spec) => spec.startsWith('@tether/testkit')),
     );
-    expect(users.map((file) => relative(root, file))).toEqual(['packages/hub/src/cli/sim.ts']);
+    expect(users.map((file) => relative(root, file))).toEqual(['packages/hub/src/cli/sim.ts', 'packages/hub/src/demo/demo.ts']);
   });
 
   it.each(['protocol', 'link'])(

@@ -1,5 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { call, status, tools } from './commands.js';
+import type { ClientFlags } from './commands.js';
+import { importConfig } from '../config/index.js';
+import { diagnose, renderReport } from './doctor.js';
 import { runSim } from './sim.js';
+import { runStart } from './start.js';
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -38,22 +43,67 @@ const program = new Command()
 program
   .command('start')
   .description('run the hub in the foreground (a demo when unconfigured)')
-  .option('--config <file>', 'configuration file', 'tether.config.json')
-  .option('--demo', 'run the demo')
-  .action(async () => {
-    // The hub arrives with roadmap step 3. Until then `start` is honest about it and shows the
-    // one part that runs today: the endpoint simulator, ready for a provider to dial.
+  .option('--config <file>', 'configuration file (default: ./tether.config.json)')
+  .option('--demo', 'run the demo: a simulated endpoint and a sample tool server')
+  .option('--host <host>', 'address for the API (default from the config, 127.0.0.1)')
+  .option('--port <n>', 'port for the API (default from the config, 8765)', integer)
+  .action(async (options: { config?: string; demo?: boolean; host?: string; port?: number }) => {
+    await runStart(options);
+  });
+
+const clientOptions = (command: Command) =>
+  command
+    .option('--url <url>', 'the hub API (default: $TETHER_URL or http://127.0.0.1:8765)')
+    .option('--json', 'machine-readable output');
+
+clientOptions(
+  program.command('status').description('endpoint states of a running hub (live on a terminal)'),
+)
+  .option('--once', 'print once and exit')
+  .action((options: ClientFlags) => status(options));
+
+clientOptions(
+  program.command('tools').description('tools a running hub serves, and which endpoints see them'),
+).action((options: ClientFlags) => tools(options));
+
+clientOptions(
+  program
+    .command('call')
+    .description('call a tool through a running hub')
+    .argument('<tool>', 'exposed tool name, e.g. calc__add'),
+)
+  .option('--args <json>', 'arguments as a JSON object')
+  .action((tool: string, options: ClientFlags & { args?: string }) => call(tool, options));
+
+program
+  .command('doctor')
+  .description('diagnose one endpoint: DNS, TCP, TLS, upgrade, handshake timings and what it sent')
+  .argument('<url>', 'endpoint URL, e.g. wss://api.xiaozhi.me/mcp/?token=…')
+  .option('--json', 'machine-readable output')
+  .option('--timeout <ms>', 'how long each step may take', integer, 10_000)
+  .action(async (url: string, options: { json?: boolean; timeout: number }) => {
+    const report = await diagnose(url, { timeoutMs: options.timeout });
     console.log(
-      'The Tether hub is not built yet (roadmap step 3); starting the endpoint simulator instead.',
+      options.json
+        ? JSON.stringify(report, null, 2)
+        : renderReport(report, Boolean(process.stdout.isTTY)),
     );
-    const sim = await runSim({
-      port: 0,
-      host: '127.0.0.1',
-      mode: 'official',
-      token: [],
-      frames: true,
-    });
-    untilSignal(() => sim.close());
+    if (!report.ok) process.exitCode = 1;
+  });
+
+program
+  .command('import')
+  .description(
+    'print the Tether config equivalent to an xiaozhi-client, mcp_pipe, Claude or VS Code config',
+  )
+  .argument(
+    '<file>',
+    'xiaozhi.config.json, mcp_config.json, claude_desktop_config.json, .vscode/mcp.json…',
+  )
+  .action(async (file: string) => {
+    const { format, config, notes } = await importConfig(file, process.env);
+    console.log(JSON.stringify(config, null, 2));
+    console.error(`\n// read as ${format}${notes.length ? `\n// ${notes.join('\n// ')}` : ''}`);
   });
 
 program
@@ -74,4 +124,9 @@ program
     untilSignal(() => sim.close());
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  console.error(`tether: ${(error as Error).message}`);
+  process.exit(1);
+}

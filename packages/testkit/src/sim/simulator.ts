@@ -204,7 +204,7 @@ export class EndpointSimulator extends EventEmitter<SimulatorEvents> {
   }
 
   /** Any request on the target socket (in relay mode, from an in-process robot). */
-  request(
+  async request(
     method: string,
     params: unknown = {},
     target: SocketTarget & { timeoutMs?: number } = {},

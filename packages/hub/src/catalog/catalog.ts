@@ -1,0 +1,59 @@
+import { toolAllowed } from '../config/index.js';
+import type { ToolFilter } from '../config/types.js';
+import type { UpstreamTool } from '../upstream/types.js';
+import { exposedNames } from './names.js';
+
+/** One tool as endpoints see it, and where it really lives. */
+export interface CatalogEntry {
+  /** `server__tool`, sanitised; what endpoints call. */
+  name: string;
+  server: string;
+  /** The upstream's own name for it. */
+  tool: string;
+  /** The tool object sent in tools/list: the upstream's, renamed, schemas untouched. */
+  definition: UpstreamTool;
+}
+
+export interface ServerTools {
+  server: string;
+  /** Only servers that are up contribute; a broken one is simply absent. */
+  tools: readonly UpstreamTool[];
+  descriptions?: Record<string, string>;
+}
+
+/**
+ * The aggregated tool set. Deterministic: the same servers and tools always give the same
+ * names in the same order (sorted by exposed name), whatever order the servers came up in.
+ */
+export function buildCatalog(servers: readonly ServerTools[]): CatalogEntry[] {
+  const pairs = servers.flatMap((s) =>
+    s.tools.map((tool) => ({ server: s.server, tool: tool.name, s, definition: tool })),
+  );
+  const names = exposedNames(pairs);
+  const entries = pairs.map(({ server, tool, s, definition }, i): CatalogEntry => {
+    const description = s.descriptions?.[tool] ?? definition.description;
+    return {
+      name: names[i]!,
+      server,
+      tool,
+      definition: {
+        ...definition,
+        name: names[i]!,
+        ...(description !== undefined ? { description } : {}),
+      },
+    };
+  });
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** What one endpoint gets: its servers (all by default), then its include/exclude globs. */
+export function catalogFor(
+  catalog: readonly CatalogEntry[],
+  endpoint: { tools: ToolFilter; servers?: string[] },
+): CatalogEntry[] {
+  return catalog.filter(
+    (entry) =>
+      (endpoint.servers === undefined || endpoint.servers.includes(entry.server)) &&
+      toolAllowed(endpoint.tools, entry.name),
+  );
+}

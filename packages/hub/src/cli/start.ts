@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig, watchConfig } from '../config/index.js';
+import { startDemo } from '../demo/demo.js';
+import type { Demo } from '../demo/demo.js';
+import { Hub } from '../hub.js';
+import { createApi } from '../http/api.js';
+import { listen } from '../http/server.js';
+import type { RunningServer } from '../http/server.js';
+import { createLogger } from '../log/logger.js';
+import type { Logger } from '../log/logger.js';
+
+export interface StartOptions {
+  config?: string;
+  demo?: boolean;
+  host?: string;
+  port?: number;
+  /** For tests: where logs go and how to read the environment. */
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** How often the demo's simulated device calls a tool. */
+  demoCallEveryMs?: number;
+}
+
+export interface RunningHub {
+  hub: Hub;
+  api: RunningServer;
+  demo?: Demo;
+  stop(): Promise<void>;
+}
+
+/** Loads the configuration (or the demo), starts the hub and its API, and watches the file. */
+export async function startHub(options: StartOptions = {}): Promise<RunningHub> {
+  const logger = options.logger ?? createLogger();
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const { config: loaded, configured } = await loadConfig({
+    ...(options.config ? { file: options.config } : {}),
+    env,
+    cwd,
+  });
+  let demo: Demo | undefined;
+  let config = loaded;
+  if (options.demo || !configured) {
+    demo = await startDemo(loaded, logger, options.demoCallEveryMs);
+    config = demo.config;
+  }
+  // Flags win over the file, now and after every reload.
+  const withFlags = (c: typeof config) => {
+    if (options.host) c.hub.host = options.host;
+    if (options.port !== undefined) c.hub.port = options.port;
+    return c;
+  };
+  withFlags(config);
+
+  const instance = `${(env.HOSTNAME ?? 'tether').slice(0, 24)}-${randomBytes(3).toString('hex')}`;
+  const hub = new Hub(config, { logger });
+  await hub.start();
+  const api = await listen(createApi(hub, instance), config.hub.host, config.hub.port);
+  logger.info({ url: api.url }, `API listening on ${api.url}`);
+
+  const file = config.file;
+  const stopWatching =
+    file && !demo
+      ? watchConfig(
+          file,
+          (next) =>
+            void hub
+              .apply(withFlags(next))
+              .catch((error: Error) =>
+                logger.error({ err: error }, 'could not apply the new configuration'),
+              ),
+          (error) =>
+            logger.error(
+              error instanceof ConfigError ? { issues: error.issues } : { err: error },
+              `configuration not applied: ${error.message}`,
+            ),
+          { env, current: config },
+        )
+      : () => {};
+
+  if (demo) {
+    logger.info(
+      `Demo running: a simulated Xiaozhi endpoint at ${demo.simulator.url('demo-token').replace(/token=.*/, 'token=***')} ` +
+        `with the bundled sample tool server. Try: npx tether status · npx tether tools · ` +
+        `npx tether call sample__add --args '{"a":2,"b":3}' · curl ${api.url}/api/endpoints`,
+    );
+  } else if (file) {
+    logger.info(`Configuration: ${resolve(file)} (changes apply while running)`);
+  }
+
+  return {
+    hub,
+    api,
+    ...(demo ? { demo } : {}),
+    async stop() {
+      stopWatching();
+      await hub.stop();
+      await api.close();
+      await demo?.stop();
+    },
+  };
+}
+
+/** Runs until SIGINT/SIGTERM, then shuts down within 5 s (sockets closed with 1001, children reaped). */
+export async function runStart(options: StartOptions): Promise<void> {
+  const logger = options.logger ?? createLogger();
+  let running: RunningHub;
+  try {
+    running = await startHub({ ...options, logger });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`tether: the configuration is invalid; nothing was started.\n${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: shutting down`);
+    const force = setTimeout(() => {
+      logger.error('shutdown took longer than 5 s; exiting anyway');
+      process.exit(1);
+    }, 5_000);
+    force.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

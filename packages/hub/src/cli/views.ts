@@ -1,0 +1,91 @@
+import { styleText } from 'node:util';
+
+type Style = Parameters<typeof styleText>[0];
+
+export interface EndpointView {
+  name: string;
+  url: string;
+  state: string;
+  since: string;
+  lastClose: { code: number; reason: string; at: string } | null;
+  lastError: string | null;
+  attempts: number;
+  nextRetryAt: string | null;
+  tools: number;
+  callsInFlight: number;
+}
+
+export interface ToolView {
+  name: string;
+  server: string;
+  description: string | null;
+  endpoints: string[];
+}
+
+const STATE_STYLE: Record<string, Style> = {
+  ready: 'green',
+  open: 'cyan',
+  connecting: 'yellow',
+  backoff: 'yellow',
+  parked: 'red',
+  disabled: 'gray',
+};
+
+function paint(style: Style, text: string, colour: boolean): string {
+  return colour ? styleText(style, text) : text;
+}
+
+function ago(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** `tether status`: one line per endpoint, what a person needs at a glance. */
+export function renderEndpoints(
+  endpoints: EndpointView[],
+  colour: boolean,
+  now = Date.now(),
+): string {
+  if (endpoints.length === 0) return 'No endpoints configured.';
+  const width = Math.max(8, ...endpoints.map((e) => e.name.length));
+  const lines = endpoints.map((e) => {
+    const state = paint(STATE_STYLE[e.state] ?? 'white', pad(e.state, 10), colour);
+    const parts = [
+      `${pad(e.name, width)}  ${state} ${pad(`for ${ago(e.since, now)}`, 12)} ${e.tools} tools`,
+    ];
+    if (e.callsInFlight > 0) parts.push(`${e.callsInFlight} calls running`);
+    if (e.nextRetryAt)
+      parts.push(
+        `next try in ${Math.max(0, Math.ceil((Date.parse(e.nextRetryAt) - now) / 1000))}s`,
+      );
+    if (e.lastClose)
+      parts.push(
+        paint(
+          'gray',
+          `last close ${e.lastClose.code}${e.lastClose.reason ? ` ${e.lastClose.reason}` : ''}`,
+          colour,
+        ),
+      );
+    if (e.lastError && e.state !== 'ready') parts.push(paint('red', e.lastError, colour));
+    return `${parts.join(' · ')}\n${' '.repeat(width + 2)}${paint('gray', e.url, colour)}`;
+  });
+  return lines.join('\n');
+}
+
+/** `tether tools`: every tool and which endpoints see it. */
+export function renderTools(tools: ToolView[], colour: boolean): string {
+  if (tools.length === 0) return 'No tools: no server is ready, or none is configured.';
+  const width = Math.max(...tools.map((t) => t.name.length));
+  return tools
+    .map(
+      (t) =>
+        `${paint('bold', pad(t.name, width), colour)}  ${t.description ?? ''}${colour ? paint('gray', `  → ${t.endpoints.join(', ') || '(no endpoint)'}`, colour) : `  -> ${t.endpoints.join(', ') || '(no endpoint)'}`}`,
+    )
+    .join('\n');
+}

@@ -1,0 +1,78 @@
+import { isRecord } from '../fields.js';
+import type { TetherConfigFile } from './convert.js';
+import { envName } from './vscode.js';
+
+const SECRET_NAME =
+  /token|secret|passw(or)?d|api[-_]?key|access[-_]?key|private[-_]?key|credential|auth/i;
+// Query parameters also go by short names (`?key=…` for many map and search APIs).
+const SECRET_PARAM = /^(key|sig|signature)$/i;
+
+/**
+ * Notes for secrets written in plain text. The values stay as they were (the import must work
+ * as-is), but each note shows the `${VAR}` form that keeps the secret out of the file.
+ */
+export function secretNotes(config: TetherConfigFile): string[] {
+  const notes: string[] = [];
+  config.endpoints?.forEach((endpoint, i) => {
+    const suggestion = urlSuggestion(endpoint.url, i === 0 ? 'XIAOZHI' : `XIAOZHI_${i + 1}`);
+    if (suggestion !== undefined) notes.push(`endpoints[${i}].url carries a token; ${suggestion}`);
+  });
+  for (const [name, server] of Object.entries(config.mcpServers)) {
+    const prefix = envName(name);
+    if (isRecord(server['env'])) {
+      for (const [key, value] of Object.entries(server['env'])) {
+        if (!SECRET_NAME.test(key) || !plain(value)) continue;
+        notes.push(
+          `mcpServers.${name}.env.${key} holds a secret in plain text; consider "\${${key}}" and set ${key} in the hub's environment.`,
+        );
+      }
+    }
+    if (isRecord(server['headers'])) {
+      for (const [key, value] of Object.entries(server['headers'])) {
+        if (!SECRET_NAME.test(key) && !/^(x-)?api-?key$|cookie/i.test(key)) continue;
+        if (!plain(value)) continue;
+        const variable = `${prefix}_${/auth/i.test(key) ? 'TOKEN' : envName(key)}`;
+        const scheme = /^(Bearer|Basic|Token)\s+/i.exec(value)?.[0] ?? '';
+        notes.push(
+          `mcpServers.${name}.headers.${key} holds a secret in plain text; consider "${scheme}\${${variable}}" and set ${variable} in the hub's environment.`,
+        );
+      }
+    }
+    if (typeof server['url'] === 'string') {
+      const suggestion = urlSuggestion(server['url'], prefix);
+      if (suggestion !== undefined)
+        notes.push(`mcpServers.${name}.url carries a secret; ${suggestion}`);
+    }
+  }
+  return notes;
+}
+
+function plain(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && !value.includes('${');
+}
+
+/** The URL with each secret query parameter (or password) replaced by a `${VAR}`, or undefined. */
+function urlSuggestion(url: string, prefix: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const vars: string[] = [];
+  let text = url;
+  for (const [key, value] of parsed.searchParams) {
+    if (!(SECRET_NAME.test(key) || SECRET_PARAM.test(key)) || !plain(value)) continue;
+    const variable = `${prefix}_${envName(key)}`;
+    vars.push(variable);
+    text = text.replace(`${key}=${encodeURIComponent(value)}`, `${key}=\${${variable}}`);
+    text = text.replace(`${key}=${value}`, `${key}=\${${variable}}`);
+  }
+  if (parsed.password !== '' && !parsed.password.includes('$')) {
+    const variable = `${prefix}_PASSWORD`;
+    vars.push(variable);
+    text = text.replace(`:${parsed.password}@`, `:\${${variable}}@`);
+  }
+  if (vars.length === 0) return undefined;
+  return `consider "${text}" and set ${vars.join(', ')} in the hub's environment.`;
+}

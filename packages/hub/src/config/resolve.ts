@@ -1,0 +1,90 @@
+import { dirname } from 'node:path';
+import { ConfigError, IssueList } from './errors.js';
+import { expandEnv } from './expand.js';
+import { Fields, isRecord } from './fields.js';
+import { readEndpoints, readEnvEndpoints } from './endpoints.js';
+import { parseJsonc } from './jsonc.js';
+import { readServers } from './servers.js';
+import type { HubSettings, TetherConfig } from './types.js';
+
+export const DEFAULT_HUB: Readonly<HubSettings> = Object.freeze({
+  host: '127.0.0.1',
+  port: 8765,
+  callTimeoutMs: 300_000,
+  resultBudgetBytes: 16_384,
+  toolChangeDebounceMs: 2_000,
+  earlyReplyMs: 8_000,
+});
+
+const TOP_KEYS = ['$schema', 'endpoints', 'mcpServers', 'servers', 'hub'];
+
+export interface ParseOptions {
+  /** Absolute path, used in issues and to anchor relative `cwd`s. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Text of a config file (or undefined for "no file") → resolved config, or a ConfigError with
+ * every issue. Order: parse, expand `${VAR}`, validate, then add MCP_ENDPOINT endpoints.
+ */
+export function parseConfig(text: string | undefined, options: ParseOptions = {}): TetherConfig {
+  const env = options.env ?? process.env;
+  const issues = new IssueList(options.file);
+  let document: unknown = {};
+  if (text !== undefined) {
+    document = parseJsonc(text.replace(/^\uFEFF/, ''), issues);
+    // Syntax errors make everything after them guesswork; report those alone.
+    issues.throwIfAny();
+  }
+  const expanded = expandEnv(document, env, issues);
+  const expansionIssues = issues.items.length;
+  const config = validate(expanded.value, options.file, issues);
+  // A variable that failed to expand already explains why the value at that path is wrong.
+  const validation = issues.items
+    .splice(expansionIssues)
+    .filter((issue) => !expanded.failed.has(issue.path));
+  issues.items.push(...validation);
+
+  const envIssues = new IssueList();
+  config.endpoints.push(...readEnvEndpoints(env, config.endpoints, envIssues));
+  const all = [...issues.items, ...envIssues.items];
+  if (all.length > 0) throw new ConfigError(all);
+  return config;
+}
+
+/** Shape and cross-reference checks on an already expanded document. */
+export function validate(
+  document: unknown,
+  file: string | undefined,
+  issues: IssueList,
+): TetherConfig {
+  const doc = Fields.of(document, [], issues);
+  const hub = { ...DEFAULT_HUB };
+  if (doc === undefined)
+    return { endpoints: [], servers: [], hub, ...(file !== undefined && { file }) };
+  doc.allowOnly(TOP_KEYS);
+  const servers = readServers(doc, file === undefined ? undefined : dirname(file));
+  const declared = new Set<string>();
+  for (const block of ['mcpServers', 'servers']) {
+    const entries = doc.value[block];
+    if (isRecord(entries)) for (const name of Object.keys(entries)) declared.add(name);
+  }
+  const endpoints = readEndpoints(doc, declared);
+  readHub(doc, hub);
+  return { endpoints, servers, hub, ...(file !== undefined && { file }) };
+}
+
+function readHub(doc: Fields, hub: HubSettings): void {
+  const f = doc.child('hub');
+  if (f === undefined) return;
+  f.allowOnly(Object.keys(DEFAULT_HUB));
+  const host = f.string('host');
+  if (host !== undefined && host.trim() === '') f.issue('host', 'must not be empty');
+  else if (host !== undefined) hub.host = host;
+  hub.port = f.integer('port', 0, 65_535) ?? hub.port;
+  hub.callTimeoutMs = f.integer('callTimeoutMs', 0) ?? hub.callTimeoutMs;
+  hub.resultBudgetBytes = f.integer('resultBudgetBytes', 0) ?? hub.resultBudgetBytes;
+  hub.toolChangeDebounceMs = f.integer('toolChangeDebounceMs', 0) ?? hub.toolChangeDebounceMs;
+  hub.earlyReplyMs = f.integer('earlyReplyMs', 0) ?? hub.earlyReplyMs;
+}

@@ -1,0 +1,87 @@
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
+import type { Link } from '@tether/link';
+import { classifyFrame, ErrorCode } from '@tether/protocol';
+import type { Logger } from '../log/logger.js';
+
+/**
+ * The MCP SDK's Transport over one socket of a link: one instance per socket generation.
+ * Replies go out only on the socket their request came in on — `link.send(data, generation)`
+ * refuses a later socket — so a result computed for a dead socket is dropped, never delivered
+ * into the next session.
+ */
+export class LinkTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  private readonly detach: () => void;
+  private closed = false;
+  /** Frames that arrive before the SDK has started the transport wait here, in order. */
+  private early: Array<[string | Uint8Array, boolean]> | undefined = [];
+
+  constructor(
+    private readonly link: Link,
+    readonly generation: number,
+    private readonly logger: Logger,
+    private readonly hooks: { onRequest?: (method: string) => void } = {},
+  ) {
+    // Subscribed from the start: the endpoint speaks first, maybe before the SDK is attached.
+    this.detach = this.link.on('message', (data, meta) => {
+      if (meta.generation !== this.generation) return;
+      if (this.early) this.early.push([data, meta.binary]);
+      else this.receive(data, meta.binary);
+    });
+  }
+
+  async start(): Promise<void> {
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const [data, binary] of early) this.receive(data, binary);
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed || !this.link.send(JSON.stringify(message), this.generation)) {
+      this.logger.warn(
+        { generation: this.generation, id: (message as { id?: unknown }).id },
+        'dropped a message: its socket is gone',
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    this.socketGone();
+  }
+
+  /** The socket this transport belongs to is closed: the SDK aborts every call it carried. */
+  socketGone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.early = undefined;
+    this.detach();
+    this.onclose?.();
+  }
+
+  private receive(data: string | Uint8Array, binary: boolean): void {
+    const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
+    const frame = binary
+      ? ({ kind: 'invalid', reason: 'binary frame', raw: text } as const)
+      : classifyFrame(text);
+    if (frame.kind === 'invalid') {
+      // A clear error for the peer and a log line for us; the socket stays up.
+      this.logger.warn(
+        { reason: frame.reason, frame: text.slice(0, 200) },
+        'malformed frame from endpoint',
+      );
+      this.link.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: ErrorCode.ParseError, message: `Parse error: ${frame.reason}` },
+        }),
+        this.generation,
+      );
+      return;
+    }
+    if (frame.kind === 'request') this.hooks.onRequest?.(frame.message.method);
+    this.onmessage?.(frame.message as JSONRPCMessage);
+  }
+}

@@ -1,0 +1,234 @@
+import {
+  Client,
+  SSEClientTransport,
+  SdkError,
+  SdkErrorCode,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
+import type { Transport } from '@modelcontextprotocol/client';
+import { z } from 'zod';
+import type { ServerConfig } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import { closedReason } from './errors.js';
+import { ChildProcessTransport, describeExit } from './stdio-transport.js';
+import type { CallOptions, ToolResult, UpstreamTool } from './types.js';
+
+export interface ConnectionHooks {
+  /** The connection ended without being asked to (child exit, transport closed). */
+  onLost(connection: Connection, reason: string): void;
+  onToolsChanged(connection: Connection): void;
+  onTransportError(connection: Connection, error: Error): void;
+  onStderrLine(line: string): void;
+  /** The last stderr line so far, for describing an exit. */
+  lastStderrLine(): string | undefined;
+}
+
+export interface ConnectionOptions {
+  logger: Logger;
+  stopGraceMs: number;
+}
+
+interface ToolsPage {
+  tools: UpstreamTool[];
+  nextCursor?: string;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/*
+ * Result schemas that check the shape and hand back the very objects the server sent: the SDK's
+ * own schemas (and Client.callTool's output-schema validation) would rewrite or reject what the
+ * hub must relay untouched.
+ */
+const toolsPageSchema = z.custom<ToolsPage>(
+  (value) =>
+    isRecord(value) &&
+    Array.isArray(value.tools) &&
+    value.tools.every(
+      (t) => isRecord(t) && typeof t.name === 'string' && isRecord(t.inputSchema),
+    ) &&
+    (value.nextCursor === undefined || typeof value.nextCursor === 'string'),
+  { message: 'not a tools/list result' },
+);
+const toolResultSchema = z.custom<ToolResult>(
+  (value) => isRecord(value) && Array.isArray(value.content),
+  { message: 'not a tools/call result' },
+);
+
+/** Pages beyond this are a server whose cursor never converges. */
+const MAX_PAGES = 1000;
+
+/**
+ * One session with an upstream: an SDK Client over one transport. The supervisor makes a new
+ * Connection for every (re)start and every re-initialisation; a Connection is never reused.
+ *
+ * `lifetime` is the parent of every call's signal, so close() cancels every call in one place.
+ */
+export class Connection {
+  readonly client = new Client({ name: 'tether-hub', version: '0.1.0' });
+  readonly transport: Transport;
+  private readonly lifetime = new AbortController();
+  private established = false;
+  /** Set before close() does anything: transports report their close synchronously. */
+  private closeRequested = false;
+  private inflight = 0;
+  private retiring = false;
+  private markClosed!: () => void;
+  private readonly closedPromise = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
+
+  constructor(
+    readonly config: ServerConfig,
+    private readonly hooks: ConnectionHooks,
+    options: ConnectionOptions,
+  ) {
+    this.transport = createTransport(config, hooks, options);
+    this.client.onclose = () => {
+      // Before connect() resolves a close surfaces as its rejection; after close() it is ours.
+      if (!this.established || this.closeRequested) return;
+      this.lifetime.abort(closedReason('the connection closed'));
+      hooks.onLost(this, this.describeEnd() ?? 'the connection closed');
+    };
+    this.client.onerror = (error) => hooks.onTransportError(this, error);
+    this.client.setNotificationHandler('notifications/tools/list_changed', () =>
+      hooks.onToolsChanged(this),
+    );
+  }
+
+  get pid(): number | undefined {
+    return this.transport instanceof ChildProcessTransport ? this.transport.pid : undefined;
+  }
+
+  /** initialize + initialized, bounded by `timeoutMs`. */
+  async open(timeoutMs: number): Promise<void> {
+    await this.client.connect(this.transport, { timeout: timeoutMs, signal: this.lifetime.signal });
+    this.established = true;
+  }
+
+  /** Every page of tools/list, the whole walk bounded by `timeoutMs`. */
+  async listTools(timeoutMs: number): Promise<UpstreamTool[]> {
+    const deadline = Date.now() + timeoutMs;
+    const tools: UpstreamTool[] = [];
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new SdkError(SdkErrorCode.RequestTimeout, `tools/list took over ${timeoutMs} ms`);
+      }
+      const result = await this.client.request(
+        { method: 'tools/list', ...(cursor !== undefined && { params: { cursor } }) },
+        toolsPageSchema,
+        { timeout: remaining, signal: this.lifetime.signal },
+      );
+      tools.push(...result.tools);
+      cursor = result.nextCursor;
+      if (cursor === undefined) return tools;
+      if (seen.has(cursor)) throw new Error(`tools/list repeated the cursor ${cursor}`);
+      seen.add(cursor);
+    }
+    throw new Error(`tools/list gave more than ${MAX_PAGES} pages`);
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    await this.client.ping({ timeout: timeoutMs, signal: this.lifetime.signal });
+  }
+
+  /** The raw tools/call result; errors as the SDK throws them (see errors.ts). */
+  async call(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): Promise<ToolResult> {
+    const signal =
+      options.signal === undefined
+        ? this.lifetime.signal
+        : AbortSignal.any([options.signal, this.lifetime.signal]);
+    const onProgress = options.onProgress;
+    this.inflight++;
+    try {
+      return await this.client.request(
+        { method: 'tools/call', params: { name, ...(args !== undefined && { arguments: args }) } },
+        toolResultSchema,
+        {
+          signal,
+          timeout: options.timeoutMs,
+          resetTimeoutOnProgress: true,
+          // Always ask for progress: without a token the server sends none, and progress is
+          // what keeps a long call alive past its timeout.
+          onprogress: (progress) => onProgress?.(progress),
+        },
+      );
+    } finally {
+      this.inflight--;
+      if (this.retiring && this.inflight === 0) void this.close();
+    }
+  }
+
+  /** Close once the calls already running here have finished (a replaced HTTP session). */
+  retire(): void {
+    this.retiring = true;
+    if (this.inflight === 0) void this.close();
+  }
+
+  /** Cancels every call (they read as unavailable), then closes the transport; idempotent. */
+  close(): Promise<void> {
+    if (!this.closeRequested) {
+      this.closeRequested = true;
+      void this.shutdown();
+    }
+    return this.closedPromise;
+  }
+
+  /** Settles when close() has finished. */
+  closed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.lifetime.abort(closedReason('the upstream connection was closed'));
+    try {
+      await this.client.close();
+    } catch {
+      // The transport may be half-open already; close is best effort past this point.
+    }
+    this.markClosed();
+  }
+
+  /** How the child ended, if this is a stdio connection whose child has. */
+  describeEnd(): string | undefined {
+    if (this.transport instanceof ChildProcessTransport && this.transport.exit !== undefined) {
+      return describeExit(this.transport.exit, this.hooks.lastStderrLine());
+    }
+    return undefined;
+  }
+}
+
+function createTransport(
+  config: ServerConfig,
+  hooks: ConnectionHooks,
+  options: ConnectionOptions,
+): Transport {
+  switch (config.type) {
+    case 'stdio':
+      return new ChildProcessTransport({
+        command: config.command,
+        args: config.args,
+        env: config.env,
+        cwd: config.cwd,
+        stopGraceMs: options.stopGraceMs,
+        logger: options.logger,
+        onStderrLine: (line) => hooks.onStderrLine(line),
+      });
+    case 'http':
+      return new StreamableHTTPClientTransport(new URL(config.url), {
+        requestInit: { headers: config.headers },
+      });
+    case 'sse':
+      return new SSEClientTransport(new URL(config.url), {
+        requestInit: { headers: config.headers },
+      });
+  }
+}

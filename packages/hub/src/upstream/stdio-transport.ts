@@ -1,0 +1,222 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import {
+  SdkError,
+  SdkErrorCode,
+  STDIO_DEFAULT_MAX_BUFFER_SIZE,
+  deserializeMessage,
+  serializeMessage,
+} from '@modelcontextprotocol/client';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import type { Logger } from '../log/logger.js';
+import { LineSplitter } from './lines.js';
+import { signalGroup, trackGroup, untrackGroup } from './process-groups.js';
+
+export interface ChildTransportOptions {
+  command: string;
+  args: string[];
+  /** Added to the hub's own environment. */
+  env: Record<string, string>;
+  cwd?: string;
+  /** How long SIGTERM has before SIGKILL. */
+  stopGraceMs: number;
+  logger: Logger;
+  onStderrLine(line: string): void;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** After the end of stdin, how long a well-behaved server has to leave before SIGTERM. */
+const STDIN_GRACE_MS = 100;
+/** After SIGKILL: only a process stuck in the kernel survives this long. */
+const KILL_WAIT_MS = 2000;
+/** After the leader exits, how long its stderr may take to drain (its last words). */
+const STDERR_DRAIN_MS = 100;
+const STDERR_MAX_LINE = 64 * 1024;
+
+/**
+ * An MCP client transport over a child's stdio, with the child leading its own process group
+ * (the SDK's StdioClientTransport cannot spawn `detached`), so that stopping it reaches
+ * everything it started.
+ *
+ *   start:  spawn (detached) ─▶ 'spawn' ✓ | 'error' ✗
+ *   close:  end stdin ─(100 ms)─▶ SIGTERM −pgid ─(stopGraceMs)─▶ SIGKILL −pgid ─(2 s)─▶ done
+ *   exit:   leader gone ─▶ SIGKILL −pgid (orphans) ─▶ stderr drained (≤100 ms) ─▶ onclose
+ *
+ * Framing is newline-delimited JSON; a line that is not a JSON-RPC message is logged and
+ * skipped, never fatal.
+ */
+export class ChildProcessTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private child?: ChildProcess;
+  private exitInfo?: ChildExit;
+  private closing?: Promise<void>;
+  private finished = false;
+  private readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(private readonly options: ChildTransportOptions) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.exitInfo === undefined ? this.child?.pid : undefined;
+  }
+
+  /** How the child ended, once it has. */
+  get exit(): ChildExit | undefined {
+    return this.exitInfo;
+  }
+
+  async start(): Promise<void> {
+    if (this.child !== undefined) throw new Error('ChildProcessTransport already started');
+    const { command, args, env, cwd } = this.options;
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      windowsHide: true,
+    });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      const onSpawn = (): void => {
+        child.off('error', onError);
+        resolve();
+      };
+      const onError = (error: Error): void => {
+        child.off('spawn', onSpawn);
+        this.finish();
+        reject(error);
+      };
+      child.once('spawn', onSpawn);
+      child.once('error', onError);
+    });
+    const pid = child.pid as number;
+    trackGroup(pid);
+    this.wire(child, pid);
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (stdin == null || !stdin.writable || this.exitInfo !== undefined) {
+      throw new SdkError(SdkErrorCode.NotConnected, 'the stdio server is not running');
+    }
+    await new Promise<void>((resolve, reject) => {
+      stdin.write(serializeMessage(message), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  private wire(child: ChildProcess, pid: number): void {
+    const { logger } = this.options;
+    // EPIPE and friends arrive here when the child dies mid-write; the exit path handles it.
+    child.stdin?.on('error', (error) => logger.debug({ err: error }, 'stdin error'));
+    child.on('error', (error) => this.onerror?.(error));
+
+    const stdout = new LineSplitter(STDIO_DEFAULT_MAX_BUFFER_SIZE, (length) =>
+      logger.warn({ length }, 'stdout line over the size limit dropped'),
+    );
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      for (const line of stdout.push(chunk)) this.receive(line);
+    });
+
+    const stderr = new LineSplitter(STDERR_MAX_LINE);
+    const stderrEnded = new Promise<void>((resolve) => {
+      if (child.stderr === null) resolve();
+      child.stderr?.once('end', resolve);
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      for (const line of stderr.push(chunk)) this.options.onStderrLine(line);
+    });
+
+    child.once('exit', (code, signal) => {
+      this.exitInfo = { code, signal };
+      // Anything the leader left behind in its group has nobody else to end it.
+      signalGroup(pid, 'SIGKILL');
+      untrackGroup(pid);
+      void settles(stderrEnded, STDERR_DRAIN_MS).then(() => {
+        const last = stderr.flush();
+        if (last !== undefined) this.options.onStderrLine(last);
+        this.finish();
+      });
+    });
+  }
+
+  private receive(line: string): void {
+    if (line.trim() === '') return;
+    let message: JSONRPCMessage;
+    try {
+      message = deserializeMessage(line);
+    } catch (error) {
+      this.options.logger.warn(
+        { line: line.slice(0, 200), err: error },
+        'skipped a stdout line that is not JSON-RPC',
+      );
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  private async stop(): Promise<void> {
+    const child = this.child;
+    const pid = child?.pid;
+    if (child === undefined || pid === undefined || this.exitInfo !== undefined) {
+      await settles(this.done, STDERR_DRAIN_MS * 2);
+      this.finish();
+      return;
+    }
+    child.stdin?.end();
+    if (await settles(this.done, Math.min(STDIN_GRACE_MS, this.options.stopGraceMs))) return;
+    signalGroup(pid, 'SIGTERM');
+    if (await settles(this.done, this.options.stopGraceMs)) return;
+    this.options.logger.warn({ pid }, 'server ignored SIGTERM; sending SIGKILL');
+    signalGroup(pid, 'SIGKILL');
+    if (await settles(this.done, KILL_WAIT_MS)) return;
+    this.options.logger.error({ pid }, 'server survived SIGKILL; giving up on it');
+    untrackGroup(pid);
+    this.finish();
+  }
+
+  /** The one place the transport ends: onclose exactly once. */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.resolveDone();
+    this.onclose?.();
+  }
+}
+
+/** Describes how a child ended, for status.lastError. */
+export function describeExit(exit: ChildExit, lastStderr: string | undefined): string {
+  const how = exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  return lastStderr === undefined || lastStderr.trim() === '' ? how : `${how}: ${lastStderr}`;
+}
+
+/** Whether `promise` settles within `ms`; the timer is unref'd and cleared either way. */
+async function settles(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

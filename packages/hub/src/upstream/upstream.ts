@@ -1,0 +1,358 @@
+import { EventEmitter } from 'node:events';
+import type { ServerConfig } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import { maskUrl } from '../log/redact.js';
+import { defaultRestartPolicy, isFailing, restartDelay } from './backoff.js';
+import type { RestartPolicy } from './backoff.js';
+import { Connection } from './connection.js';
+import type { ConnectionHooks } from './connection.js';
+import { isSessionGone, messageOf, toUpstreamError } from './errors.js';
+import { SessionKeeper } from './session-keeper.js';
+import { Tail } from './lines.js';
+import { ToolList } from './tool-list.js';
+import { UpstreamError } from './types.js';
+import type {
+  CallOptions,
+  ToolResult,
+  UpstreamEvents,
+  UpstreamStateName,
+  UpstreamStatus,
+  UpstreamTool,
+} from './types.js';
+
+export interface UpstreamOptions {
+  logger: Logger;
+  restart?: Partial<RestartPolicy>;
+  /** HTTP/SSE: a ping this often; a failed one means the server is gone. Default 30,000. */
+  pingIntervalMs?: number;
+  /** stdio: how long SIGTERM has before SIGKILL. Default 2,000. */
+  stopGraceMs?: number;
+  /** Bounds the initialize handshake and the whole paginated tools/list. Default 10,000. */
+  listTimeoutMs?: number;
+  /** Jitter source for restart delays; tests pass a fixed one. */
+  random?: () => number;
+}
+
+const STDERR_TAIL = 100;
+
+/**
+ * What the supervisor holds in each state. Timers live inside the state that owns them, so
+ * entering the next state clears them (enter()) and a field of `ready` cannot be read while
+ * restarting.
+ */
+type Phase =
+  | { state: 'idle' }
+  | { state: 'starting' }
+  | {
+      state: 'ready';
+      conn: Connection;
+      stableTimer: NodeJS.Timeout;
+    }
+  /** retryTimer is set while waiting, unset while a restart attempt runs. */
+  | { state: 'restarting' | 'failed'; retryTimer?: NodeJS.Timeout }
+  | { state: 'stopped' };
+
+type ReadyPhase = Extract<Phase, { state: 'ready' }>;
+
+/**
+ * Supervises one upstream MCP server: connects, lists its tools, relays calls, and restarts it
+ * with a crash-loop backoff whenever it goes away, until stop().
+ *
+ *   idle ─start()─▶ starting ──ok──▶ ready ──lost──▶ restarting ─(delay)─▶ attempt ─ok─▶ ready
+ *                      └──fail──▶ restarting           6th failure in a row ─▶ failed (retry at maxMs)
+ *   any ─stop()─▶ stopped
+ *
+ * An expired HTTP session (404) is not a loss: the SessionKeeper re-initialises it in place,
+ * state stays ready, and the call that met the 404 is sent once more on the new session.
+ */
+export class Upstream extends EventEmitter<UpstreamEvents> {
+  private phase: Phase = { state: 'idle' };
+  private since = Date.now();
+  private restarts = 0;
+  /** Failures since the last stable period. */
+  private failures = 0;
+  private lastError?: string;
+  private readonly toolList = new ToolList();
+  private readonly stderr = new Tail<string>(STDERR_TAIL);
+  private readonly connections = new Set<Connection>();
+  /** HTTP and SSE only: pings, and re-initialises expired sessions. */
+  private readonly keeper?: SessionKeeper;
+  /** Tool listings in progress by connection; `again` when list_changed came meanwhile. */
+  private readonly refreshing = new WeakMap<Connection, { again: boolean }>();
+  private started?: Promise<void>;
+  private stopping?: Promise<void>;
+
+  private readonly log: Logger;
+  private readonly policy: RestartPolicy;
+  private readonly stopGraceMs: number;
+  private readonly listTimeoutMs: number;
+  private readonly random: () => number;
+  private readonly hooks: ConnectionHooks;
+
+  constructor(
+    readonly config: ServerConfig,
+    options: UpstreamOptions,
+  ) {
+    super();
+    this.log = options.logger.child({
+      upstream: config.name,
+      ...(config.type !== 'stdio' && { url: maskUrl(config.url) }),
+    });
+    this.policy = { ...defaultRestartPolicy, ...options.restart };
+    this.stopGraceMs = options.stopGraceMs ?? 2000;
+    this.listTimeoutMs = options.listTimeoutMs ?? 10_000;
+    this.random = options.random ?? Math.random;
+    this.hooks = {
+      onLost: (conn, reason) => this.lost(conn, reason),
+      onToolsChanged: (conn) => void this.refreshTools(conn),
+      onTransportError: (conn, error) => {
+        this.log.debug({ err: error }, 'transport error');
+        this.keeper?.transportError(conn, error);
+      },
+      onStderrLine: (line) => this.stderrLine(line),
+      lastStderrLine: () => this.stderr.last(),
+    };
+    if (config.type !== 'stdio') {
+      const host = {
+        isCurrent: (conn: Connection) => this.readyWith(conn) !== undefined,
+        connect: () => this.connect(),
+        replace: (old: Connection, next: Connection, tools: UpstreamTool[]) => {
+          const phase = this.readyWith(old);
+          if (phase !== undefined) phase.conn = next;
+          this.setTools(tools);
+        },
+        lost: (conn: Connection, reason: string) => this.lost(conn, reason),
+      };
+      this.keeper = new SessionKeeper(host, {
+        pingIntervalMs: options.pingIntervalMs ?? 30_000,
+        listTimeoutMs: this.listTimeoutMs,
+        logger: this.log,
+      });
+    }
+  }
+
+  get status(): UpstreamStatus {
+    const phase = this.phase;
+    const pid =
+      phase.state === 'ready' ? phase.conn.pid : [...this.connections].find((c) => c.pid)?.pid;
+    return {
+      name: this.config.name,
+      type: this.config.type,
+      state: phase.state === 'idle' ? 'starting' : phase.state,
+      since: this.since,
+      tools: this.toolList.tools.length,
+      restarts: this.restarts,
+      ...(this.lastError !== undefined && { lastError: this.lastError }),
+      ...(pid !== undefined && { pid }),
+      stderrTail: this.stderr.toArray(),
+    };
+  }
+
+  get tools(): readonly UpstreamTool[] {
+    return this.toolList.tools;
+  }
+
+  /** Resolves once the first attempt has succeeded or failed; the status tells which. */
+  start(): Promise<void> {
+    this.started ??= this.attempt();
+    return this.started;
+  }
+
+  /** Bounded: calls are rejected at once, children get stdin EOF, SIGTERM, then SIGKILL. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.enter({ state: 'stopped' });
+      await Promise.all([...this.connections].map((c) => c.close()));
+      this.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+
+  async callTool(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): Promise<ToolResult> {
+    const cancelled = (): boolean => options.signal?.aborted === true;
+    if (cancelled()) {
+      throw new UpstreamError('UPSTREAM_CANCELLED', 'the call was cancelled before it started');
+    }
+    await this.keeper?.renewing;
+    const conn = this.readyConnection();
+    if (!this.toolList.has(name)) {
+      throw new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `${this.config.name} has no tool ${name}`);
+    }
+    try {
+      return await conn.call(name, args, options);
+    } catch (error) {
+      if (this.keeper === undefined || !isSessionGone(error) || cancelled()) {
+        throw this.callFailed(conn, error, options);
+      }
+      // The server forgot our session before it saw the request: safe to send it once more.
+      const renewed = await this.keeper.renew(conn);
+      if (renewed === undefined) throw this.callFailed(conn, error, options);
+      try {
+        return await renewed.call(name, args, options);
+      } catch (retryError) {
+        throw this.callFailed(renewed, retryError, options);
+      }
+    }
+  }
+
+  private readyConnection(): Connection {
+    if (this.phase.state === 'ready') return this.phase.conn;
+    const why = this.lastError === undefined ? '' : `: ${this.lastError}`;
+    throw new UpstreamError(
+      'UPSTREAM_UNAVAILABLE',
+      `${this.config.name} is ${this.status.state}${why}`,
+    );
+  }
+
+  private callFailed(conn: Connection, error: unknown, options: CallOptions): UpstreamError {
+    const mapped = toUpstreamError(error, options.signal);
+    // A transport failure on an HTTP session may be the server dying: check now, not at the next ping.
+    if (mapped.code === 'UPSTREAM_UNAVAILABLE') this.keeper?.checkNow(conn);
+    return mapped;
+  }
+
+  // ── lifecycle ───────────────────────────────────────────────────────────────────────────
+
+  /** One attempt to bring the server up; on failure it schedules the next one. */
+  private async attempt(): Promise<void> {
+    if (this.phase.state === 'stopped') return;
+    if (this.phase.state === 'idle') this.enter({ state: 'starting' });
+    else {
+      this.restarts++;
+      this.emitState();
+    }
+    let conn: Connection | undefined;
+    try {
+      conn = this.connect();
+      await conn.open(this.listTimeoutMs);
+      const tools = await conn.listTools(this.listTimeoutMs);
+      if (this.stopped) return;
+      this.becomeReady(conn, tools);
+    } catch (error) {
+      // A child that died during the handshake says more by its exit than "Connection closed".
+      const reason = conn?.describeEnd() ?? messageOf(error);
+      await conn?.close();
+      if (this.stopped) return;
+      this.scheduleRestart(reason);
+    }
+  }
+
+  private connect(): Connection {
+    const conn = new Connection(this.config, this.hooks, {
+      logger: this.log,
+      stopGraceMs: this.stopGraceMs,
+    });
+    this.connections.add(conn);
+    void conn.closed().then(() => this.connections.delete(conn));
+    return conn;
+  }
+
+  private becomeReady(conn: Connection, tools: UpstreamTool[]): void {
+    const stableTimer = setTimeout(() => {
+      this.failures = 0;
+    }, this.policy.stableMs).unref();
+    this.setTools(tools);
+    this.enter({ state: 'ready', conn, stableTimer });
+    this.keeper?.watch(conn);
+    this.log.info({ tools: tools.length, pid: conn.pid }, 'ready');
+  }
+
+  /** The live connection ended by itself: reject its calls (close) and restart later. */
+  private lost(conn: Connection, reason: string): void {
+    void conn.close();
+    if (this.readyWith(conn) === undefined) return;
+    this.log.warn({ reason }, 'upstream lost');
+    this.scheduleRestart(reason);
+  }
+
+  private scheduleRestart(reason: string): void {
+    this.failures++;
+    this.lastError = reason;
+    const delay = restartDelay(this.failures, this.policy, this.random);
+    const state: UpstreamStateName = isFailing(this.failures) ? 'failed' : 'restarting';
+    const phase: Phase = { state };
+    phase.retryTimer = setTimeout(() => {
+      phase.retryTimer = undefined;
+      void this.attempt();
+    }, delay).unref();
+    this.enter(phase);
+    this.log.warn({ reason, delayMs: delay, failures: this.failures }, `${state}; retrying`);
+  }
+
+  /** The single teardown path of a state's timers. */
+  private enter(next: Phase): void {
+    const prev = this.phase;
+    if (prev.state === 'ready') {
+      clearTimeout(prev.stableTimer);
+      this.keeper?.unwatch();
+    } else if (prev.state === 'restarting' || prev.state === 'failed') {
+      clearTimeout(prev.retryTimer);
+    }
+    this.phase = next;
+    if (prev.state !== next.state) this.since = Date.now();
+    this.emitState();
+  }
+
+  /** The ready phase if `conn` is still its connection (async steps re-check with this). */
+  private readyWith(conn: Connection): ReadyPhase | undefined {
+    return this.phase.state === 'ready' && this.phase.conn === conn ? this.phase : undefined;
+  }
+
+  /** A method, not an inline test: TypeScript keeps a narrowed `phase` across awaits. */
+  private get stopped(): boolean {
+    return this.phase.state === 'stopped';
+  }
+
+  // ── tools and stderr ────────────────────────────────────────────────────────────────────
+
+  /** list_changed: list again; notifications during a listing cause one more listing. */
+  private async refreshTools(conn: Connection): Promise<void> {
+    const running = this.refreshing.get(conn);
+    if (running !== undefined) {
+      running.again = true;
+      return;
+    }
+    const refresh = { again: false };
+    this.refreshing.set(conn, refresh);
+    try {
+      do {
+        refresh.again = false;
+        const tools = await conn.listTools(this.listTimeoutMs);
+        if (this.readyWith(conn) === undefined) return;
+        this.setTools(tools);
+      } while (refresh.again);
+    } catch (error) {
+      this.log.warn({ err: error }, 'refreshing tools failed');
+      if (isSessionGone(error)) void this.keeper?.renew(conn);
+    } finally {
+      this.refreshing.delete(conn);
+    }
+  }
+
+  private setTools(tools: UpstreamTool[]): void {
+    if (this.toolList.update(tools)) this.safeEmit('tools', this.toolList.tools);
+  }
+
+  private stderrLine(line: string): void {
+    this.stderr.push(line);
+    this.log.debug({ line }, 'stderr');
+    this.safeEmit('stderr', line);
+  }
+
+  private emitState(): void {
+    this.safeEmit('state', this.status);
+  }
+
+  /** A throwing listener must not break the supervisor that emitted the event. */
+  private safeEmit<K extends keyof UpstreamEvents>(event: K, ...args: UpstreamEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: UpstreamEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.log.error({ err: error, event }, 'an upstream event listener threw');
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { wsSocketFactory } from '@tether/link/node';
+import type { CatalogEntry } from '../../src/catalog/catalog.js';
+import type { EndpointConfig, HubSettings } from '../../src/config/types.js';
+import { EndpointSession } from '../../src/endpoint/session.js';
+import { silentLogger } from '../../src/log/logger.js';
+import type { CallOptions, ToolResult } from '../../src/upstream/types.js';
+
+export const settings: HubSettings = {
+  host: '127.0.0.1',
+  port: 0,
+  callTimeoutMs: 30_000,
+  resultBudgetBytes: 16_384,
+  toolChangeDebounceMs: 50,
+  earlyReplyMs: 0,
+};
+
+export type Handler = (
+  args: Record<string, unknown> | undefined,
+  options: CallOptions,
+) => Promise<ToolResult>;
+
+/** An endpoint session over a real link, with an in-memory tool set instead of upstream servers. */
+export function session(
+  url: string,
+  tools: Record<string, Handler>,
+  overrides: Partial<HubSettings> = {},
+) {
+  const current = { tools };
+  const entries = (): CatalogEntry[] =>
+    Object.keys(current.tools)
+      .sort()
+      .map((name) => ({
+        name,
+        server: 'mem',
+        tool: name,
+        definition: { name, inputSchema: { type: 'object' } },
+      }));
+  const calls: Array<{ name: string; signal: AbortSignal | undefined }> = [];
+  const config: EndpointConfig = {
+    name: 'test',
+    url,
+    enabled: true,
+    tools: { include: ['*'], exclude: [] },
+    source: 'file',
+  };
+  const s = new EndpointSession(config, {
+    logger: silentLogger(),
+    settings: { ...settings, ...overrides },
+    tools: entries,
+    callTool: (entry, args, options) => {
+      calls.push({ name: entry.name, signal: options.signal });
+      return current.tools[entry.name]!(args, options);
+    },
+    linkOptions: { socketFactory: wsSocketFactory() },
+  });
+  return {
+    session: s,
+    calls,
+    setTools(next: Record<string, Handler>) {
+      current.tools = next;
+      s.toolsChanged();
+    },
+  };
+}
+
+export const text = (value: string): ToolResult => ({ content: [{ type: 'text', text: value }] });
+
+export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(new Error('aborted'));
+    });
+  });
+}
