@@ -7,12 +7,22 @@ import type { EndpointConfig, ServerConfig, TetherConfig } from './config/types.
 import { EndpointSession } from './endpoint/session.js';
 import type { EndpointStatus } from './endpoint/session.js';
 import type { Logger } from './log/logger.js';
+import { LocalOwnership } from './coord/ownership.js';
+import type { Lease, Ownership } from './coord/ownership.js';
+import { StatusMirror } from './monitor/mirror.js';
+import type { MonitorSettings } from './config/types.js';
+import type { Store } from './store/types.js';
 import { Upstream } from './upstream/index.js';
 import type { CallOptions, ToolResult, UpstreamStatus } from './upstream/types.js';
 import { UpstreamError } from './upstream/types.js';
 
 export interface HubOptions {
   logger: Logger;
+  /** This process's name in status rows, timelines and the API. */
+  instance?: string;
+  /** The durable mirror and history; without one the hub keeps state in memory only. */
+  store?: Store;
+  ownership?: Ownership;
   /** Link settings for every endpoint (tests shorten intervals). */
   linkOptions?: Partial<LinkOptions>;
   version?: string;
@@ -28,12 +38,24 @@ export class Hub {
   private readonly sessions = new Map<string, EndpointSession>();
   private catalog: CatalogEntry[] = [];
   private started = false;
+  readonly instance: string;
+  private readonly ownership: Ownership;
+  private readonly mirror: StatusMirror | undefined;
+  private readonly leases = new Map<string, Lease>();
+  private monitorTimer: NodeJS.Timeout | undefined;
 
   constructor(
     config: TetherConfig,
     private readonly options: HubOptions,
   ) {
     this.config = config;
+    this.instance = options.instance ?? 'local';
+    this.ownership = options.ownership ?? new LocalOwnership(this.instance);
+    this.mirror = options.store && new StatusMirror(options.store, this.instance, options.logger);
+  }
+
+  get store(): Store | undefined {
+    return this.options.store;
   }
 
   get settings() {
@@ -42,17 +64,36 @@ export class Hub {
 
   async start(): Promise<void> {
     this.started = true;
+    const store = this.options.store;
+    if (store) {
+      // Rows a crashed predecessor left "connected" are reset before anything else is said.
+      const reset = await store.status.resetStale();
+      if (reset > 0)
+        this.options.logger.info(
+          { rows: reset },
+          'reset stale live status rows left by a previous run',
+        );
+      await this.provision();
+    }
     await Promise.all(this.config.servers.map((server) => this.startUpstream(server)));
     this.rebuild();
     for (const endpoint of this.config.endpoints) this.startSession(endpoint);
+    this.scheduleMonitor();
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    clearTimeout(this.monitorTimer);
     await Promise.all([...this.sessions.values()].map((s) => s.stop(1001, 'tether shutting down')));
     this.sessions.clear();
     await Promise.all([...this.upstreams.values()].map((u) => u.stop()));
     this.upstreams.clear();
+    await this.mirror?.flush();
+  }
+
+  /** Resolves when every status and history write queued so far has landed. */
+  async flush(): Promise<void> {
+    await this.mirror?.flush();
   }
 
   /** Applies a new configuration, restarting only what changed. */
@@ -71,12 +112,17 @@ export class Hub {
       ),
     );
     for (const name of [...diff.endpoints.removed, ...diff.endpoints.changed]) {
-      await this.sessions.get(name)?.stop(1000, 'configuration changed');
+      const session = this.sessions.get(name);
       this.sessions.delete(name);
+      await session?.stop(1000, 'configuration changed');
+      const lease = this.leases.get(name);
+      this.leases.delete(name);
+      if (lease) await this.ownership.release(lease);
     }
     for (const name of [...diff.endpoints.added, ...diff.endpoints.changed])
       this.startSession(byName(next.endpoints, name));
     this.rebuild();
+    if (this.options.store) await this.provision();
     this.options.logger.info(
       { endpoints: diff.endpoints, servers: diff.servers },
       'configuration applied',
@@ -153,11 +199,93 @@ export class Hub {
       settings: this.config.hub,
       tools: () => catalogFor(this.catalog, config),
       callTool: (entry, args, options) => this.invoke(entry, args, options),
-      linkOptions: { socketFactory: wsSocketFactory(), ...this.options.linkOptions },
+      linkOptions: {
+        socketFactory: wsSocketFactory(),
+        ...linkOptionsFrom({ ...this.config.hub.monitor, ...config.monitor }),
+        ...this.options.linkOptions,
+      },
+      report: {
+        transition: (t, status) => {
+          const lease = this.leases.get(config.name);
+          if (lease) this.mirror?.transition(lease, t, status, status.health.score);
+        },
+        call: (entry) => this.mirror?.toolCall(entry),
+      },
       ...(this.options.version ? { version: this.options.version } : {}),
     });
     this.sessions.set(config.name, session);
-    session.start();
+    // Ownership first: on one node it is immediate; on several, only the lease holder connects.
+    void this.ownership.acquire(config.name).then((lease) => {
+      if (!lease || this.sessions.get(config.name) !== session) return;
+      this.leases.set(config.name, lease);
+      session.start();
+    });
+  }
+
+  /** Config-file entries are provisioned into the store: updated from the file, read-only through the API. */
+  private async provision(): Promise<void> {
+    const store = this.options.store!;
+    await store.endpoints.provision(
+      this.config.endpoints.map((e) => ({
+        id: e.name,
+        name: e.name,
+        url: e.url,
+        enabled: e.enabled,
+        tools: e.tools,
+        servers: e.servers ?? null,
+        overrides: e.monitor ?? {},
+      })),
+    );
+    await store.servers.provision(
+      this.config.servers.map((s) => {
+        const { name, enabled, ...rest } = s;
+        return { id: name, name, enabled, config: rest as Record<string, unknown> };
+      }),
+    );
+  }
+
+  /*
+   * The monitor: every checkIntervalMs it reconciles what should run with what runs, and finds
+   * zombies — sockets that claim to be open but have shown no sign of life for longer than the
+   * heartbeat allows — and has their link terminate them. It never reconnects anything itself:
+   * the link's own supervisor is the only reconnect loop.
+   */
+  private scheduleMonitor(): void {
+    clearTimeout(this.monitorTimer);
+    if (!this.started) return;
+    this.monitorTimer = setTimeout(() => {
+      this.checkOnce();
+      this.scheduleMonitor();
+    }, this.config.hub.monitor.checkIntervalMs);
+    this.monitorTimer.unref();
+  }
+
+  /** One monitor pass; returns the endpoints it found to be zombies. */
+  checkOnce(now = Date.now()): string[] {
+    const zombies: string[] = [];
+    for (const wanted of this.config.endpoints) {
+      if (!this.sessions.has(wanted.name)) this.startSession(wanted);
+    }
+    for (const [name, session] of this.sessions) {
+      if (!this.config.endpoints.some((e) => e.name === name)) {
+        this.sessions.delete(name);
+        void session.stop(1000, 'removed');
+        continue;
+      }
+      const lastAlive = session.link.lastAliveAt;
+      const { intervalMs, maxMissed } = session.link.heartbeat;
+      if (lastAlive !== null && now - lastAlive > intervalMs * (maxMissed + 1)) {
+        zombies.push(name);
+        this.options.logger.warn(
+          { silentMs: now - lastAlive, endpoint: name },
+          'zombie socket: terminating it',
+        );
+        session.link.declareDead(`zombie: no sign of life for ${now - lastAlive} ms`);
+      }
+    }
+    if (this.options.store)
+      void this.options.store.toolCalls.prune(10_000, 7 * 24 * 3_600_000).catch(() => {});
+    return zombies;
   }
 
   /** Rebuilds the catalog from the servers that are up; endpoints whose set changed reconnect. */
@@ -176,4 +304,15 @@ export class Hub {
     );
     for (const session of this.sessions.values()) session.toolsChanged();
   }
+}
+
+/** The seed platform's settings, in the link's terms. */
+function linkOptionsFrom(monitor: MonitorSettings): Partial<LinkOptions> {
+  return {
+    pingIntervalMs: monitor.heartbeatIntervalMs,
+    maxMissedPongs: monitor.heartbeatMisses,
+    backoff: { capMs: monitor.reconnectCooldownMs },
+    maxFailures: monitor.maxAttempts,
+    probeIntervalMs: monitor.probeIntervalMs,
+  };
 }

@@ -6,6 +6,7 @@ import {
   waitUntil,
 } from '@tether/testkit';
 import type { FakeHttpServer } from '@tether/testkit';
+import { DEFAULT_HUB } from '../src/config/index.js';
 import type { TetherConfig } from '../src/config/types.js';
 import { Hub } from '../src/hub.js';
 import { silentLogger } from '../src/log/logger.js';
@@ -16,10 +17,9 @@ afterEach(async () => {
 });
 
 const hubSettings = {
-  host: '127.0.0.1',
+  ...DEFAULT_HUB,
   port: 0,
   callTimeoutMs: 10_000,
-  resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 100,
   earlyReplyMs: 0,
 };
@@ -60,6 +60,7 @@ describe('hub on one node', () => {
       endpoints: [endpoint('home', sim.url())],
       servers: [{ name: 'fake', type: 'stdio', command, args, env: {}, enabled: true }],
       hub: hubSettings,
+      notifications: [],
     });
     const ready = await sim.waitForReady({ timeoutMs: 10_000 });
     expect(toolNames(ready.tools)).toContain('fake__add');
@@ -77,6 +78,7 @@ describe('hub on one node', () => {
       endpoints: [endpoint('home', sim.url())],
       servers: [{ name: 'fake', type: 'stdio', command, args, env: {}, enabled: true }],
       hub: hubSettings,
+      notifications: [],
     });
     await sim.waitForReady({ timeoutMs: 10_000 });
     const crash = await sim.callTool('fake__crash', {}, { timeoutMs: 5_000 });
@@ -105,6 +107,7 @@ describe('hub on one node', () => {
       endpoints: [endpoint('home', sim.url())],
       servers: [{ name: 'web', type: 'http', url: fake.url, headers: {}, enabled: true }],
       hub: hubSettings,
+      notifications: [],
     });
     await sim.waitForReady({ timeoutMs: 10_000 });
     expect(await sim.callTool('web__echo', { text: 'one' })).toMatchObject({ ok: true });
@@ -125,6 +128,7 @@ describe('hub on one node', () => {
       endpoints: [endpoint('a', sim.url('a')), endpoint('b', sim.url('b'))],
       servers,
       hub: hubSettings,
+      notifications: [],
     });
     await sim.waitForReady({ token: 'a', timeoutMs: 10_000 });
     await sim.waitForReady({ token: 'b', timeoutMs: 10_000 });
@@ -135,6 +139,7 @@ describe('hub on one node', () => {
       ],
       servers,
       hub: hubSettings,
+      notifications: [],
     });
     const b = await sim.waitForReady({ token: 'b', count: 2, timeoutMs: 5_000 });
     expect(toolNames(b.tools)).toEqual(['fake__echo']);

@@ -133,6 +133,23 @@ export class Link extends Emitter<LinkEvents> {
     }
   }
 
+  /**
+   * When the peer last showed a sign of life (a frame or a pong) on the open socket; null when
+   * no socket is open. A monitor uses it to find zombies the heartbeat has not caught.
+   */
+  get lastAliveAt(): number | null {
+    const s = this.state;
+    return s.name === 'open' || s.name === 'ready' ? s.lastAlive : null;
+  }
+
+  /** The link's settings after defaults, for monitors and status pages. */
+  get heartbeat(): { intervalMs: number; maxMissed: number } {
+    return {
+      intervalMs: this.options.pingIntervalMs ?? 5_000,
+      maxMissed: this.options.maxMissedPongs ?? 2,
+    };
+  }
+
   /** Consecutive failures since the last stable period. */
   get failureCount(): number {
     return this.failures;

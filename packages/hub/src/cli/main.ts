@@ -1,10 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { call, status, tools } from './commands.js';
 import type { ClientFlags } from './commands.js';
-import { importConfig } from '../config/index.js';
-import { diagnose, renderReport } from './doctor.js';
-import { runSim } from './sim.js';
-import { runStart } from './start.js';
+
+// Each command loads only what it needs: `tether start` never loads the simulator, and the
+// client commands never load the hub, so every process stays as small as it can be.
+const commands = () => import('./commands.js');
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -48,7 +47,7 @@ program
   .option('--host <host>', 'address for the API (default from the config, 127.0.0.1)')
   .option('--port <n>', 'port for the API (default from the config, 8765)', integer)
   .action(async (options: { config?: string; demo?: boolean; host?: string; port?: number }) => {
-    await runStart(options);
+    await (await import('./start.js')).runStart(options);
   });
 
 const clientOptions = (command: Command) =>
@@ -60,11 +59,11 @@ clientOptions(
   program.command('status').description('endpoint states of a running hub (live on a terminal)'),
 )
   .option('--once', 'print once and exit')
-  .action((options: ClientFlags) => status(options));
+  .action(async (options: ClientFlags) => (await commands()).status(options));
 
 clientOptions(
   program.command('tools').description('tools a running hub serves, and which endpoints see them'),
-).action((options: ClientFlags) => tools(options));
+).action(async (options: ClientFlags) => (await commands()).tools(options));
 
 clientOptions(
   program
@@ -73,7 +72,9 @@ clientOptions(
     .argument('<tool>', 'exposed tool name, e.g. calc__add'),
 )
   .option('--args <json>', 'arguments as a JSON object')
-  .action((tool: string, options: ClientFlags & { args?: string }) => call(tool, options));
+  .action(async (tool: string, options: ClientFlags & { args?: string }) =>
+    (await commands()).call(tool, options),
+  );
 
 program
   .command('doctor')
@@ -82,6 +83,7 @@ program
   .option('--json', 'machine-readable output')
   .option('--timeout <ms>', 'how long each step may take', integer, 10_000)
   .action(async (url: string, options: { json?: boolean; timeout: number }) => {
+    const { diagnose, renderReport } = await import('./doctor.js');
     const report = await diagnose(url, { timeoutMs: options.timeout });
     console.log(
       options.json
@@ -101,6 +103,7 @@ program
     'xiaozhi.config.json, mcp_config.json, claude_desktop_config.json, .vscode/mcp.json…',
   )
   .action(async (file: string) => {
+    const { importConfig } = await import('../config/index.js');
     const { format, config, notes } = await importConfig(file, process.env);
     console.log(JSON.stringify(config, null, 2));
     console.error(`\n// read as ${format}${notes.length ? `\n// ${notes.join('\n// ')}` : ''}`);
@@ -120,6 +123,7 @@ program
   .option('--ping-interval <ms>', 'send JSON-RPC pings at this interval', integer)
   .option('--frames', 'print every frame', false)
   .action(async (options) => {
+    const { runSim } = await import('./sim.js');
     const sim = await runSim(options);
     untilSignal(() => sim.close());
   });

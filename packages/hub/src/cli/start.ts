@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, watchConfig } from '../config/index.js';
-import { startDemo } from '../demo/demo.js';
 import type { Demo } from '../demo/demo.js';
 import { Hub } from '../hub.js';
 import { createApi } from '../http/api.js';
@@ -43,6 +42,8 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
   let demo: Demo | undefined;
   let config = loaded;
   if (options.demo || !configured) {
+    // Only the demo needs the simulator (and the testkit behind it).
+    const { startDemo } = await import('../demo/demo.js');
     demo = await startDemo(loaded, logger, options.demoCallEveryMs);
     config = demo.config;
   }

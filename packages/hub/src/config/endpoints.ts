@@ -1,9 +1,10 @@
 import type { IssueList } from './errors.js';
 import { Fields } from './fields.js';
+import { readMonitor } from './monitor.js';
 import { urlProblem } from './servers.js';
 import type { EndpointConfig, ToolFilter } from './types.js';
 
-const ENDPOINT_KEYS = ['name', 'url', 'enabled', 'tools', 'servers'];
+const ENDPOINT_KEYS = ['name', 'url', 'enabled', 'tools', 'servers', 'monitor'];
 const WS_SCHEMES = ['ws:', 'wss:'];
 
 /** The `endpoints` array. `serverNames` holds every declared server, valid or not, so one bad
@@ -34,6 +35,8 @@ export function readEndpoints(doc: Fields, serverNames: ReadonlySet<string>): En
     if (problem !== undefined) f.issue('url', problem);
     const enabled = f.boolean('enabled') ?? true;
     const tools = readToolFilter(f);
+    const monitorFields = f.child('monitor');
+    const monitor = monitorFields ? readMonitor(monitorFields) : undefined;
     const servers = f.stringArray('servers');
     servers?.forEach((server, j) => {
       if (!serverNames.has(server))
@@ -46,6 +49,7 @@ export function readEndpoints(doc: Fields, serverNames: ReadonlySet<string>): En
       enabled,
       tools,
       ...(servers !== undefined && { servers }),
+      ...(monitor !== undefined && { monitor }),
       source: 'file',
     });
   });

@@ -4,6 +4,7 @@ import { expandEnv } from './expand.js';
 import { Fields, isRecord } from './fields.js';
 import { readEndpoints, readEnvEndpoints } from './endpoints.js';
 import { parseJsonc } from './jsonc.js';
+import { DEFAULT_MONITOR, readMonitor, readNotifications } from './monitor.js';
 import { readServers } from './servers.js';
 import type { HubSettings, TetherConfig } from './types.js';
 
@@ -14,9 +15,11 @@ export const DEFAULT_HUB: Readonly<HubSettings> = Object.freeze({
   resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 2_000,
   earlyReplyMs: 8_000,
+  monitor: Object.freeze({ ...DEFAULT_MONITOR }),
+  notifyDownAfterMs: 30_000,
 });
 
-const TOP_KEYS = ['$schema', 'endpoints', 'mcpServers', 'servers', 'hub'];
+const TOP_KEYS = ['$schema', 'endpoints', 'mcpServers', 'servers', 'hub', 'notifications'];
 
 export interface ParseOptions {
   /** Absolute path, used in issues and to anchor relative `cwd`s. */
@@ -60,9 +63,15 @@ export function validate(
   issues: IssueList,
 ): TetherConfig {
   const doc = Fields.of(document, [], issues);
-  const hub = { ...DEFAULT_HUB };
+  const hub = { ...DEFAULT_HUB, monitor: { ...DEFAULT_MONITOR } };
   if (doc === undefined)
-    return { endpoints: [], servers: [], hub, ...(file !== undefined && { file }) };
+    return {
+      endpoints: [],
+      servers: [],
+      hub,
+      notifications: [],
+      ...(file !== undefined && { file }),
+    };
   doc.allowOnly(TOP_KEYS);
   const servers = readServers(doc, file === undefined ? undefined : dirname(file));
   const declared = new Set<string>();
@@ -72,7 +81,8 @@ export function validate(
   }
   const endpoints = readEndpoints(doc, declared);
   readHub(doc, hub);
-  return { endpoints, servers, hub, ...(file !== undefined && { file }) };
+  const notifications = readNotifications(doc);
+  return { endpoints, servers, hub, notifications, ...(file !== undefined && { file }) };
 }
 
 function readHub(doc: Fields, hub: HubSettings): void {
@@ -87,4 +97,7 @@ function readHub(doc: Fields, hub: HubSettings): void {
   hub.resultBudgetBytes = f.integer('resultBudgetBytes', 0) ?? hub.resultBudgetBytes;
   hub.toolChangeDebounceMs = f.integer('toolChangeDebounceMs', 0) ?? hub.toolChangeDebounceMs;
   hub.earlyReplyMs = f.integer('earlyReplyMs', 0) ?? hub.earlyReplyMs;
+  hub.notifyDownAfterMs = f.integer('notifyDownAfterMs', 0) ?? hub.notifyDownAfterMs;
+  const monitor = f.child('monitor');
+  if (monitor) hub.monitor = { ...hub.monitor, ...readMonitor(monitor) };
 }

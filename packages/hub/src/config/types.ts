@@ -9,6 +9,37 @@ export interface ToolFilter {
   exclude: string[];
 }
 
+/**
+ * Connection and monitoring settings with the meaning the seed platform gave them: how often
+ * the monitor checks, how fast a silent link is declared dead, how long reconnects may wait at
+ * most, and how many failed attempts park an endpoint. Global in `hub.monitor`, overridable
+ * per endpoint in `endpoints[].monitor`.
+ */
+export interface MonitorSettings {
+  /** Reconcile and zombie check interval. Default 5 s. */
+  checkIntervalMs: number;
+  /** WebSocket ping interval P. Default 5 s. */
+  heartbeatIntervalMs: number;
+  /** Intervals without any sign of life before the socket is cut (M). Default 2: 10 s. */
+  heartbeatMisses: number;
+  /** Longest wait between reconnect attempts (the backoff cap). Default 30 s. */
+  reconnectCooldownMs: number;
+  /** Failed attempts in a row (over at least a minute) before the endpoint parks. Default 10. */
+  maxAttempts: number;
+  /** A parked endpoint probes this often. Default 5 min. */
+  probeIntervalMs: number;
+}
+
+export interface NotificationChannel {
+  name: string;
+  kind: 'generic' | 'feishu' | 'dingtalk' | 'wecom' | 'slack' | 'discord' | 'ntfy';
+  url: string;
+  /** DingTalk signing secret. */
+  secret?: string;
+  /** Which events; default all: endpoint.down, endpoint.parked, endpoint.recovered, server.crashloop. */
+  events: string[];
+}
+
 export interface EndpointConfig {
   name: string;
   url: string;
@@ -16,6 +47,8 @@ export interface EndpointConfig {
   tools: ToolFilter;
   /** Upstream server names this endpoint gets; undefined means all. */
   servers?: string[];
+  /** Overrides of the hub's monitor settings for this endpoint. */
+  monitor?: Partial<MonitorSettings>;
   /** Where it came from: the file, or the MCP_ENDPOINT environment variable. */
   source: 'file' | 'env';
 }
@@ -57,12 +90,16 @@ export interface HubSettings {
   toolChangeDebounceMs: number;
   /** Answer a call still running after this long with a "still running" note and a result handle. */
   earlyReplyMs: number;
+  monitor: MonitorSettings;
+  /** An endpoint must be down this long before anyone is notified. Default 30 s. */
+  notifyDownAfterMs: number;
 }
 
 export interface TetherConfig {
   endpoints: EndpointConfig[];
   servers: ServerConfig[];
   hub: HubSettings;
+  notifications: NotificationChannel[];
   /** The file it was read from, if any. */
   file?: string;
 }

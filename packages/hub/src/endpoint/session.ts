@@ -5,6 +5,9 @@ import type { CatalogEntry } from '../catalog/catalog.js';
 import type { EndpointConfig, HubSettings } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { maskUrl } from '../log/redact.js';
+import { HealthTracker } from '../monitor/health.js';
+import type { HealthParts } from '../monitor/health.js';
+import type { ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
 import { fitToBudget } from './budget.js';
@@ -23,6 +26,11 @@ export interface EndpointSessionDeps {
   ): Promise<ToolResult>;
   linkOptions?: Partial<LinkOptions>;
   version?: string;
+  /** Told of every state change and every tool call (the status mirror, notifications). */
+  report?: {
+    transition(t: Transition, status: EndpointStatus): void;
+    call(entry: ToolCallEntry): void;
+  };
 }
 
 export interface EndpointStatus {
@@ -37,6 +45,7 @@ export interface EndpointStatus {
   nextRetryAt: number | null;
   tools: number;
   callsInFlight: number;
+  health: HealthParts;
 }
 
 /**
@@ -65,6 +74,7 @@ export class EndpointSession {
   private servedTools = '';
   private toolTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private readonly health = new HealthTracker();
 
   constructor(
     readonly config: EndpointConfig,
@@ -113,6 +123,7 @@ export class EndpointSession {
       nextRetryAt: s.name === 'backoff' ? s.retryAt : s.name === 'parked' ? s.probeAt : null,
       tools: this.deps.tools().length,
       callsInFlight: this.inFlight,
+      health: this.health.score(),
     };
   }
 
@@ -136,8 +147,18 @@ export class EndpointSession {
       { from: t.from, to: t.to, cause: t.cause },
       `endpoint ${this.config.name}: ${t.from} → ${t.to}`,
     );
+    this.health.observe(
+      t.at,
+      t.to === 'ready',
+      t.to === 'connecting'
+        ? 'connecting'
+        : t.from === 'connecting' && t.to !== 'open'
+          ? 'failed'
+          : 'other',
+    );
     if (t.to === 'open' && t.status.name === 'open') this.attach(t.status.generation);
     else if (t.to !== 'ready') this.detach();
+    this.deps.report?.transition(t, this.status);
   }
 
   /** A new socket: a new MCP server on it, and a watchdog for the endpoint's `initialize`. */
@@ -229,6 +250,7 @@ export class EndpointSession {
     socketSignal.addEventListener('abort', onSocketGone, { once: true });
     this.inFlight++;
     const started = Date.now();
+    let failure: string | undefined;
     const call = this.deps
       .callTool(entry, args, {
         signal: abort.signal,
@@ -245,7 +267,10 @@ export class EndpointSession {
       })
       .then(
         (result) => result,
-        (error: unknown) => toolError(entry, error),
+        (error: unknown) => {
+          failure = error instanceof UpstreamError ? error.code : 'UPSTREAM_ERROR';
+          return toolError(entry, error);
+        },
       )
       .finally(() => {
         this.inFlight--;
@@ -259,6 +284,7 @@ export class EndpointSession {
     ]);
     early?.cancel();
     if (outcome === 'early') {
+      this.recordCall(entry, args, started, 'early', undefined);
       if (socketSignal.aborted) return stillRunning('');
       detached = true;
       const job = this.jobs.add(entry.name, call, abort);
@@ -268,6 +294,13 @@ export class EndpointSession {
       );
       return stillRunning(job);
     }
+    this.recordCall(
+      entry,
+      args,
+      started,
+      socketSignal.aborted ? 'dropped' : outcomeOf(failure, outcome),
+      outcome,
+    );
     if (socketSignal.aborted) {
       logger.warn(
         { tool: entry.name, ms: Date.now() - started },
@@ -275,6 +308,31 @@ export class EndpointSession {
       );
     }
     return fitToBudget(outcome, settings.resultBudgetBytes);
+  }
+
+  private recordCall(
+    entry: CatalogEntry,
+    args: Record<string, unknown> | undefined,
+    started: number,
+    outcome: ToolCallEntry['outcome'],
+    result: ToolResult | undefined,
+  ): void {
+    const report = this.deps.report;
+    if (!report) return;
+    const firstText = result?.isError
+      ? (result.content[0] as { text?: string } | undefined)?.text
+      : undefined;
+    report.call({
+      endpointId: this.config.name,
+      tool: entry.name,
+      server: entry.server,
+      at: started,
+      durationMs: Date.now() - started,
+      outcome,
+      argsBytes: args ? Buffer.byteLength(JSON.stringify(args)) : 0,
+      resultBytes: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
+      error: firstText ?? null,
+    });
   }
 
   private async fetchJob(args: Record<string, unknown> | undefined): Promise<ToolResult> {
@@ -293,6 +351,12 @@ export class EndpointSession {
     if (outcome === 'running') return stillRunning(job);
     return fitToBudget(outcome, this.deps.settings.resultBudgetBytes);
   }
+}
+
+function outcomeOf(failure: string | undefined, result: ToolResult): ToolCallEntry['outcome'] {
+  if (failure === 'UPSTREAM_TIMEOUT') return 'timeout';
+  if (failure === 'UPSTREAM_CANCELLED') return 'cancelled';
+  return failure || result.isError ? 'error' : 'ok';
 }
 
 function stillRunning(job: string): ToolResult {

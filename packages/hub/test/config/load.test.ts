@@ -11,6 +11,15 @@ const DEFAULT_HUB = {
   resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 2_000,
   earlyReplyMs: 8_000,
+  monitor: {
+    checkIntervalMs: 5_000,
+    heartbeatIntervalMs: 5_000,
+    heartbeatMisses: 2,
+    reconnectCooldownMs: 30_000,
+    maxAttempts: 10,
+    probeIntervalMs: 300_000,
+  },
+  notifyDownAfterMs: 30_000,
 };
 
 async function load(text: string, env: NodeJS.ProcessEnv = {}): Promise<TetherConfig> {
@@ -85,6 +94,7 @@ describe('loading tether.config.json', () => {
         },
       ],
       hub: { ...DEFAULT_HUB, port: 9000, earlyReplyMs: 4000 },
+      notifications: [],
     } satisfies TetherConfig);
   });
 
@@ -240,12 +250,47 @@ describe('MCP_ENDPOINT', () => {
   });
 });
 
+describe('monitor settings and notification channels', () => {
+  it('reads hub.monitor, per-endpoint monitor overrides and webhook channels', async () => {
+    const config = await load(`{
+      "endpoints": [{ "name": "e", "url": "ws://x/mcp/?token=t", "monitor": { "heartbeatIntervalMs": 2000 } }],
+      "hub": { "monitor": { "maxAttempts": 5 }, "notifyDownAfterMs": 10000 },
+      "notifications": [{ "kind": "feishu", "url": "https://open.feishu.cn/hook/x", "events": ["endpoint.down"] }]
+    }`);
+    expect(config.hub.monitor).toMatchObject({ maxAttempts: 5, heartbeatIntervalMs: 5_000 });
+    expect(config.hub.notifyDownAfterMs).toBe(10_000);
+    expect(config.endpoints[0]!.monitor).toEqual({ heartbeatIntervalMs: 2_000 });
+    expect(config.notifications).toEqual([
+      {
+        name: 'feishu-1',
+        kind: 'feishu',
+        url: 'https://open.feishu.cn/hook/x',
+        events: ['endpoint.down'],
+      },
+    ]);
+  });
+
+  it('refuses an unknown channel kind, a non-http URL and an unknown event, at their paths', async () => {
+    const error = await rejection(
+      load(
+        `{ "notifications": [{ "kind": "pager", "url": "ftp://x", "events": ["endpoint.exploded"] }] }`,
+      ),
+    );
+    const messages = (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(messages).toEqual([
+      expect.stringMatching(/^notifications\[0\]\.kind: must be one of generic/),
+      'notifications[0].url: must be an http:// or https:// URL',
+      expect.stringMatching(/^notifications\[0\]\.events: unknown event "endpoint.exploded"/),
+    ]);
+  });
+});
+
 describe('no config file', () => {
   it('gives an empty, unconfigured config so the CLI can run its demo', async () => {
     const dir = await tempDir();
     expect(await loadConfig({ cwd: dir, env: {} })).toEqual({
       configured: false,
-      config: { endpoints: [], servers: [], hub: DEFAULT_HUB },
+      config: { endpoints: [], servers: [], hub: DEFAULT_HUB, notifications: [] },
     });
   });
 

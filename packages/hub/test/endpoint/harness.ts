@@ -1,15 +1,15 @@
 import { wsSocketFactory } from '@tether/link/node';
 import type { CatalogEntry } from '../../src/catalog/catalog.js';
+import { DEFAULT_HUB } from '../../src/config/index.js';
 import type { EndpointConfig, HubSettings } from '../../src/config/types.js';
 import { EndpointSession } from '../../src/endpoint/session.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CallOptions, ToolResult } from '../../src/upstream/types.js';
 
 export const settings: HubSettings = {
-  host: '127.0.0.1',
+  ...DEFAULT_HUB,
   port: 0,
   callTimeoutMs: 30_000,
-  resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 50,
   earlyReplyMs: 0,
 };

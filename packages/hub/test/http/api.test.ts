@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointSimulator, fakeStdioServerParams } from '@tether/testkit';
+import { DEFAULT_HUB } from '../../src/config/index.js';
 import { Hub } from '../../src/hub.js';
 import { createApi } from '../../src/http/api.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -25,13 +26,13 @@ beforeAll(async () => {
       ],
       servers: [{ name: 'fake', type: 'stdio', command, args, env: {}, enabled: true }],
       hub: {
-        host: '127.0.0.1',
+        ...DEFAULT_HUB,
         port: 0,
         callTimeoutMs: 5_000,
-        resultBudgetBytes: 16_384,
         toolChangeDebounceMs: 100,
         earlyReplyMs: 0,
       },
+      notifications: [],
     },
     { logger: silentLogger() },
   );

@@ -1,0 +1,155 @@
+/**
+ * The store port. Supervisors own the truth; the store mirrors it and keeps history. Nothing
+ * outside `store/` touches a database driver or Kysely (the hub sees only this interface).
+ */
+
+/** An endpoint as stored. `source: 'file'` rows are provisioned from the config file (read-only through the API). */
+export interface EndpointRow {
+  id: string;
+  name: string;
+  url: string;
+  enabled: boolean;
+  source: 'file' | 'api';
+  /** JSON: { include: string[]; exclude: string[] } */
+  tools: { include: string[]; exclude: string[] };
+  /** Server names this endpoint gets; null = all. */
+  servers: string[] | null;
+  /** Per-endpoint overrides of link and monitor settings (heartbeat, backoff, cooldown…). */
+  overrides: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ServerRow {
+  id: string;
+  name: string;
+  source: 'file' | 'api';
+  enabled: boolean;
+  /** The server's config (type, command/url, args, env, headers…) as JSON. */
+  config: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The mirror of one endpoint's supervisor, written by its owner only, one atomic write per change. */
+export interface EndpointStatusRow {
+  endpointId: string;
+  state: 'disabled' | 'connecting' | 'open' | 'ready' | 'backoff' | 'parked';
+  since: number;
+  lastCloseCode: number | null;
+  lastCloseReason: string | null;
+  lastCloseAt: number | null;
+  lastError: string | null;
+  attempts: number;
+  nextRetryAt: number | null;
+  health: number | null;
+  /** The instance that owns the endpoint, and the fencing token of its lease. */
+  owner: string;
+  fence: number;
+  updatedAt: number;
+}
+
+/** One state change, as the timeline shows it. */
+export interface TimelineEntry {
+  id?: number;
+  endpointId: string;
+  at: number;
+  from: string;
+  to: string;
+  /** close | error | heartbeat | timeout | dead | person | open | ready | timer | network | reconnect | startup */
+  cause: string;
+  code: number | null;
+  reason: string | null;
+  /** How the loss was detected, e.g. "close frame", "heartbeat", "connect timeout". */
+  detectedBy: string | null;
+  instance: string;
+}
+
+export interface ToolCallEntry {
+  id?: number;
+  endpointId: string | null;
+  tool: string;
+  server: string;
+  at: number;
+  durationMs: number;
+  outcome: 'ok' | 'error' | 'timeout' | 'cancelled' | 'dropped' | 'early';
+  argsBytes: number;
+  resultBytes: number;
+  error: string | null;
+}
+
+export interface ChannelRow {
+  id: string;
+  name: string;
+  kind: 'generic' | 'feishu' | 'dingtalk' | 'wecom' | 'slack' | 'discord' | 'ntfy';
+  url: string;
+  enabled: boolean;
+  /** Which events: endpoint.down, endpoint.parked, endpoint.recovered, server.crashloop. */
+  events: string[];
+  createdAt: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `before` for the next (older) page; null at the end. */
+  next: number | null;
+}
+
+export interface PageQuery {
+  limit?: number;
+  /** Only entries with id < before (newest first). */
+  before?: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  endpoints: {
+    list(): Promise<EndpointRow[]>;
+    get(id: string): Promise<EndpointRow | undefined>;
+    /** Creates or replaces by id. */
+    put(row: Omit<EndpointRow, 'createdAt' | 'updatedAt'>): Promise<EndpointRow>;
+    remove(id: string): Promise<boolean>;
+    /** Makes the provisioned (`source: 'file'`) rows exactly `rows`; API rows are untouched. */
+    provision(rows: Array<Omit<EndpointRow, 'createdAt' | 'updatedAt' | 'source'>>): Promise<void>;
+  };
+  servers: {
+    list(): Promise<ServerRow[]>;
+    get(id: string): Promise<ServerRow | undefined>;
+    put(row: Omit<ServerRow, 'createdAt' | 'updatedAt'>): Promise<ServerRow>;
+    remove(id: string): Promise<boolean>;
+    provision(rows: Array<Omit<ServerRow, 'createdAt' | 'updatedAt' | 'source'>>): Promise<void>;
+  };
+  status: {
+    /**
+     * Upserts the mirror row in one statement, only if `row.fence` is not older than the stored
+     * fence: a deposed owner's late write is refused. Returns whether it was written.
+     */
+    write(row: EndpointStatusRow): Promise<boolean>;
+    get(endpointId: string): Promise<EndpointStatusRow | undefined>;
+    list(): Promise<EndpointStatusRow[]>;
+    /**
+     * At start-up: rows left "live" (connecting/open/ready) by `owner` — or by anyone when
+     * owner is undefined — become `backoff` with lastError "hub restarted". Returns how many.
+     * Their fence is kept, so the new owner's first write still passes the guard.
+     */
+    resetStale(owner?: string, now?: number): Promise<number>;
+  };
+  timeline: {
+    append(entry: TimelineEntry): Promise<void>;
+    page(endpointId: string | undefined, query?: PageQuery): Promise<Page<TimelineEntry>>;
+  };
+  toolCalls: {
+    append(entry: ToolCallEntry): Promise<void>;
+    page(query?: PageQuery & { endpointId?: string; tool?: string }): Promise<Page<ToolCallEntry>>;
+    /** Keeps the newest `keep` rows and nothing older than `maxAgeMs`; returns rows removed. */
+    prune(keep: number, maxAgeMs: number, now?: number): Promise<number>;
+  };
+  channels: {
+    list(): Promise<ChannelRow[]>;
+    put(row: Omit<ChannelRow, 'createdAt'>): Promise<ChannelRow>;
+    remove(id: string): Promise<boolean>;
+  };
+}
