@@ -54,6 +54,11 @@ export class Hub {
     this.mirror = options.store && new StatusMirror(options.store, this.instance, options.logger);
   }
 
+  /** True between start() and stop(). */
+  get running(): boolean {
+    return this.started;
+  }
+
   get store(): Store | undefined {
     return this.options.store;
   }

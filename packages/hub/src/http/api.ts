@@ -8,6 +8,19 @@ const CallBody = z.object({
   arguments: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** `?before=&limit=` for paged reads; bad values fall back to the defaults. */
+function pageQuery(
+  before: string | undefined,
+  limit: string | undefined,
+): { before?: number; limit?: number } {
+  const b = Number(before);
+  const l = Number(limit);
+  return {
+    ...(before !== undefined && Number.isInteger(b) && b > 0 ? { before: b } : {}),
+    ...(limit !== undefined && Number.isInteger(l) && l > 0 ? { limit: Math.min(l, 500) } : {}),
+  };
+}
+
 /** One error shape for every route: `{ error: { code, message } }`. */
 function failure(code: string, message: string) {
   return { error: { code, message } };
@@ -17,10 +30,51 @@ function failure(code: string, message: string) {
  * The minimal API the CLI needs (the dashboard issue completes it). Reads are cheap snapshots
  * of the supervisors' own state: there is no second copy to drift.
  */
-export function createApi(hub: Hub, instance: string): Hono {
+export function createApi(hub: Hub, instance: string = hub.instance): Hono {
   const app = new Hono();
 
   app.get('/healthz', (c) => c.json({ ok: true }));
+
+  // Ready when the hub has started and its store (if any) answers.
+  app.get('/readyz', async (c) => {
+    if (!hub.running) return c.json(failure('NOT_READY', 'the hub is starting or stopping'), 503);
+    try {
+      await hub.store?.status.list();
+    } catch (error) {
+      return c.json(failure('STORE_UNAVAILABLE', (error as Error).message), 503);
+    }
+    return c.json({ ok: true, endpoints: hub.endpoints().length });
+  });
+
+  app.get('/api/endpoints/:id/health', (c) => {
+    const endpoint = hub.endpoints().find((e) => e.name === c.req.param('id'));
+    return endpoint
+      ? c.json(endpoint.health)
+      : c.json(failure('NOT_FOUND', `no endpoint ${c.req.param('id')}`), 404);
+  });
+
+  app.get('/api/endpoints/:id/timeline', async (c) => {
+    const store = hub.store;
+    if (!store) return c.json(failure('NO_STORE', 'this hub runs without a store'), 503);
+    const page = await store.timeline.page(
+      c.req.param('id'),
+      pageQuery(c.req.query('before'), c.req.query('limit')),
+    );
+    return c.json(page);
+  });
+
+  app.get('/api/calls', async (c) => {
+    const store = hub.store;
+    if (!store) return c.json(failure('NO_STORE', 'this hub runs without a store'), 503);
+    const endpointId = c.req.query('endpoint');
+    const tool = c.req.query('tool');
+    const page = await store.toolCalls.page({
+      ...pageQuery(c.req.query('before'), c.req.query('limit')),
+      ...(endpointId ? { endpointId } : {}),
+      ...(tool ? { tool } : {}),
+    });
+    return c.json(page);
+  });
 
   app.get('/api/endpoints', (c) =>
     c.json(
@@ -35,7 +89,7 @@ export function createApi(hub: Hub, instance: string): Hono {
         lastError: e.lastError,
         attempts: e.attempts,
         nextRetryAt: e.nextRetryAt === null ? null : new Date(e.nextRetryAt).toISOString(),
-        health: null,
+        health: e.health.score,
         owner: instance,
         tools: e.tools,
         callsInFlight: e.callsInFlight,
