@@ -51,7 +51,10 @@ describe('architecture', () => {
     const users = sources('hub').filter((file) =>
       imports(file).some((spec) => spec.startsWith('@tether/testkit')),
     );
-    expect(users.map((file) => relative(root, file))).toEqual(['packages/hub/src/cli/sim.ts', 'packages/hub/src/demo/demo.ts']);
+    expect(users.map((file) => relative(root, file))).toEqual([
+      'packages/hub/src/cli/sim.ts',
+      'packages/hub/src/demo/demo.ts',
+    ]);
   });
 
   it.each(['protocol', 'link'])(

@@ -10,6 +10,7 @@ import type { Logger } from './log/logger.js';
 import { LocalOwnership } from './coord/ownership.js';
 import type { Lease, Ownership } from './coord/ownership.js';
 import { StatusMirror } from './monitor/mirror.js';
+import { Notifier } from './notify/index.js';
 import type { MonitorSettings } from './config/types.js';
 import type { Store } from './store/types.js';
 import { Upstream } from './upstream/index.js';
@@ -23,6 +24,8 @@ export interface HubOptions {
   /** The durable mirror and history; without one the hub keeps state in memory only. */
   store?: Store;
   ownership?: Ownership;
+  /** Notifier overrides (tests: a fake clock, shorter limits). */
+  notify?: Partial<ConstructorParameters<typeof Notifier>[0]>;
   /** Link settings for every endpoint (tests shorten intervals). */
   linkOptions?: Partial<LinkOptions>;
   version?: string;
@@ -43,6 +46,7 @@ export class Hub {
   private readonly mirror: StatusMirror | undefined;
   private readonly leases = new Map<string, Lease>();
   private monitorTimer: NodeJS.Timeout | undefined;
+  private readonly notifier: Notifier;
 
   constructor(
     config: TetherConfig,
@@ -52,6 +56,12 @@ export class Hub {
     this.instance = options.instance ?? 'local';
     this.ownership = options.ownership ?? new LocalOwnership(this.instance);
     this.mirror = options.store && new StatusMirror(options.store, this.instance, options.logger);
+    this.notifier = new Notifier({
+      channels: () => this.config.notifications,
+      logger: options.logger.child({ part: 'notify' }),
+      downAfterMs: config.hub.notifyDownAfterMs,
+      ...options.notify,
+    });
   }
 
   /** True between start() and stop(). */
@@ -94,6 +104,11 @@ export class Hub {
     await Promise.all([...this.upstreams.values()].map((u) => u.stop()));
     this.upstreams.clear();
     await this.mirror?.flush();
+    this.notifier.close();
+  }
+
+  get notifications() {
+    return this.notifier.stats();
   }
 
   /** Resolves when every status and history write queued so far has landed. */
@@ -105,6 +120,8 @@ export class Hub {
   async apply(next: TetherConfig): Promise<void> {
     const diff = diffConfig(this.config, next);
     this.config = next;
+    // Rows first: status and timeline rows belong to an endpoint row (and go with it).
+    if (this.options.store) await this.provision();
     const byName = <T extends { name: string }>(list: T[], name: string) =>
       list.find((x) => x.name === name)!;
     for (const name of [...diff.servers.removed, ...diff.servers.changed]) {
@@ -127,7 +144,6 @@ export class Hub {
     for (const name of [...diff.endpoints.added, ...diff.endpoints.changed])
       this.startSession(byName(next.endpoints, name));
     this.rebuild();
-    if (this.options.store) await this.provision();
     this.options.logger.info(
       { endpoints: diff.endpoints, servers: diff.servers },
       'configuration applied',
@@ -193,7 +209,10 @@ export class Hub {
     const upstream = new Upstream(config, { logger: this.options.logger });
     this.upstreams.set(config.name, upstream);
     upstream.on('tools', () => this.rebuild());
-    upstream.on('state', () => this.rebuild());
+    upstream.on('state', (status) => {
+      this.notifier.serverState(config.name, status.state, status);
+      this.rebuild();
+    });
     await upstream.start();
   }
 
@@ -213,6 +232,11 @@ export class Hub {
         transition: (t, status) => {
           const lease = this.leases.get(config.name);
           if (lease) this.mirror?.transition(lease, t, status, status.health.score);
+          this.notifier.endpointState(
+            config.name,
+            config.enabled ? status.state : 'disabled',
+            status,
+          );
         },
         call: (entry) => this.mirror?.toolCall(entry),
       },

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../store/index.js';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, watchConfig } from '../config/index.js';
 import type { Demo } from '../demo/demo.js';
@@ -55,8 +58,14 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
   };
   withFlags(config);
 
-  const instance = `${(env.HOSTNAME ?? 'tether').slice(0, 24)}-${randomBytes(3).toString('hex')}`;
-  const hub = new Hub(config, { logger });
+  const instance = `${(env.HOSTNAME ?? hostname()).slice(0, 24)}-${randomBytes(3).toString('hex')}`;
+  // SQLite under TETHER_HOME (default ~/.tether) unless DATABASE_URL names PostgreSQL.
+  const store = await openStore({
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    home: env.TETHER_HOME ?? join(homedir(), '.tether'),
+  });
+  await store.migrate();
+  const hub = new Hub(config, { logger, store, instance });
   await hub.start();
   const api = await listen(createApi(hub, instance), config.hub.host, config.hub.port);
   logger.info({ url: api.url }, `API listening on ${api.url}`);
@@ -99,6 +108,7 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
       stopWatching();
       await hub.stop();
       await api.close();
+      await store.close();
       await demo?.stop();
     },
   };

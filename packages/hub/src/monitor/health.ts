@@ -69,9 +69,18 @@ export class HealthTracker {
     const handshakeMs = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : null;
     // Uptime carries most of the weight; drops, failures and slow handshakes take points off.
     const penalty =
-      Math.min(30, flaps * 5) + Math.min(20, failures * 2) + (handshakeMs === null ? 0 : handshakeMs > 3_000 ? 10 : handshakeMs > 1_000 ? 5 : 0);
+      Math.min(30, flaps * 5) +
+      Math.min(20, failures * 2) +
+      (handshakeMs === null ? 0 : handshakeMs > 3_000 ? 10 : handshakeMs > 1_000 ? 5 : 0);
     const score = Math.max(0, Math.min(100, Math.round(uptime * 100 - penalty)));
-    return { score, uptime: Math.round(uptime * 1000) / 1000, flaps, failures, handshakeMs, windowMs: this.windowMs };
+    return {
+      score,
+      uptime: Math.round(uptime * 1000) / 1000,
+      flaps,
+      failures,
+      handshakeMs,
+      windowMs: this.windowMs,
+    };
   }
 
   private prune(now: number): void {

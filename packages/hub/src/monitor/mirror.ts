@@ -57,7 +57,10 @@ export class StatusMirror {
         updatedAt: Date.now(),
       });
       if (!written) {
-        this.logger.warn({ endpoint: endpointId, fence: lease.fence }, 'status write fenced out: another instance owns this endpoint');
+        this.logger.warn(
+          { endpoint: endpointId, fence: lease.fence },
+          'status write fenced out: another instance owns this endpoint',
+        );
         this.onFencedOut(endpointId);
         return;
       }

@@ -110,7 +110,7 @@ export class ChildProcessTransport implements Transport {
     if (stdin == null || !stdin.writable || this.exitInfo !== undefined) {
       throw new SdkError(SdkErrorCode.NotConnected, 'the stdio server is not running');
     }
-        // Messages sent in the same tick leave in one write: under load this halves the syscalls.
+    // Messages sent in the same tick leave in one write: under load this halves the syscalls.
     if (!this.corked) {
       this.corked = true;
       stdin.cork();

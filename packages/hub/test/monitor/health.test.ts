@@ -8,7 +8,12 @@ describe('health score', () => {
     const h = new HealthTracker(60 * MIN, 0);
     h.observe(0, false, 'connecting');
     h.observe(200, true);
-    expect(h.score(60 * MIN)).toMatchObject({ score: 100, flaps: 0, failures: 0, handshakeMs: 200 });
+    expect(h.score(60 * MIN)).toMatchObject({
+      score: 100,
+      flaps: 0,
+      failures: 0,
+      handshakeMs: 200,
+    });
   });
 
   it('drops with downtime, and shows the parts that made it drop', () => {

@@ -1,0 +1,28 @@
+import { isPostgresUrl, openPostgres } from './postgres.js';
+import { openSqlite } from './sqlite.js';
+import type { Store } from './types.js';
+
+export type * from './types.js';
+export { StoreError, isStoreError } from './errors.js';
+export type { StoreErrorCode } from './errors.js';
+export { DEFAULT_LIMIT, MAX_LIMIT } from './paging.js';
+
+export interface OpenStoreOptions {
+  /** A postgres:// or postgresql:// URL selects PostgreSQL; anything else, SQLite. */
+  databaseUrl?: string;
+  /** SQLite: the directory of `tether.db`. Default `$TETHER_HOME`, else `~/.tether`. */
+  home?: string;
+  /** SQLite: the database file itself, or ':memory:'. Wins over `home`. */
+  file?: string;
+  /** PostgreSQL: the schema to work in (set as search_path), e.g. a fresh one per test. */
+  schema?: string;
+  /** The clock for createdAt/updatedAt and defaults; tests pass a fake one. */
+  now?: () => number;
+}
+
+/** Opens (does not migrate) the store the options point at. Errors are StoreErrors. */
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const { databaseUrl, schema, now } = options;
+  if (isPostgresUrl(databaseUrl)) return openPostgres({ databaseUrl, schema, now });
+  return openSqlite({ file: options.file, home: options.home, now });
+}

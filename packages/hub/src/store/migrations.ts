@@ -1,0 +1,162 @@
+import { Migrator } from 'kysely';
+import type { ColumnDataType, CreateTableBuilder, Kysely, Migration } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** The few column types the dialects spell differently; everything else is shared. */
+interface Spelling {
+  bool: ColumnDataType;
+  /** An auto-incrementing primary key that paging cursors can trust to grow. */
+  serialId<T extends string>(table: CreateTableBuilder<T, never>): CreateTableBuilder<T, 'id'>;
+}
+
+const SPELLING: Record<Dialect, Spelling> = {
+  sqlite: {
+    bool: 'integer',
+    // AUTOINCREMENT so ids are never reused after the newest rows are pruned.
+    serialId: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
+  },
+  postgres: {
+    bool: 'boolean',
+    serialId: (table) => table.addColumn('id', 'bigserial', (c) => c.primaryKey()),
+  },
+};
+
+/**
+ * Migrations live in code, not in files beside the build, so the packaged hub runs them from
+ * anywhere. Names sort in the order they apply; never edit one that has shipped.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const { bool, serialId } = SPELLING[dialect];
+  return {
+    '0001_initial': {
+      // Kysely<any> is what Migration hands us: a migration must not depend on today's schema.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('endpoints')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('enabled', bool, (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('tools', 'text', (c) => c.notNull())
+          .addColumn('servers', 'text')
+          .addColumn('overrides', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('servers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('enabled', bool, (c) => c.notNull())
+          .addColumn('config', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        // The mirror goes with its endpoint: a removed endpoint must not keep a "ready" row.
+        await db.schema
+          .createTable('endpoint_status')
+          .addColumn('endpoint_id', 'text', (c) =>
+            c.primaryKey().references('endpoints.id').onDelete('cascade'),
+          )
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('since', 'bigint', (c) => c.notNull())
+          .addColumn('last_close_code', 'integer')
+          .addColumn('last_close_reason', 'text')
+          .addColumn('last_close_at', 'bigint')
+          .addColumn('last_error', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_retry_at', 'bigint')
+          .addColumn('health', 'double precision')
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('fence', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await serialId(db.schema.createTable('timeline'))
+          .addColumn('endpoint_id', 'text', (c) =>
+            c.notNull().references('endpoints.id').onDelete('cascade'),
+          )
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('from_state', 'text', (c) => c.notNull())
+          .addColumn('to_state', 'text', (c) => c.notNull())
+          .addColumn('cause', 'text', (c) => c.notNull())
+          .addColumn('code', 'integer')
+          .addColumn('reason', 'text')
+          .addColumn('detected_by', 'text')
+          .addColumn('instance', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('timeline_endpoint_id')
+          .on('timeline')
+          .columns(['endpoint_id', 'id desc'])
+          .execute();
+
+        // No foreign key: call history outlives the endpoint and is pruned on its own terms.
+        await serialId(db.schema.createTable('tool_calls'))
+          .addColumn('endpoint_id', 'text')
+          .addColumn('tool', 'text', (c) => c.notNull())
+          .addColumn('server', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('duration_ms', 'double precision', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('args_bytes', 'integer', (c) => c.notNull())
+          .addColumn('result_bytes', 'integer', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .execute();
+        await db.schema
+          .createIndex('tool_calls_endpoint_id')
+          .on('tool_calls')
+          .columns(['endpoint_id', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('tool_calls_tool')
+          .on('tool_calls')
+          .columns(['tool', 'id'])
+          .execute();
+        await db.schema.createIndex('tool_calls_at').on('tool_calls').column('at').execute();
+
+        await db.schema
+          .createTable('channels')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('enabled', bool, (c) => c.notNull())
+          .addColumn('events', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+/**
+ * Brings the schema up to date. Idempotent; on PostgreSQL, Kysely's migrator holds an advisory
+ * lock so two instances starting together apply each migration once.
+ *
+ * `schema` names where the bookkeeping tables live. It must be explicit on PostgreSQL: without
+ * it Kysely looks for its table in every schema, and finding another schema's copy it would
+ * skip creating ours.
+ */
+export async function runMigrations(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  schema?: string,
+): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations(dialect)) },
+    migrationTableName: 'tether_migration',
+    migrationLockTableName: 'tether_migration_lock',
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error !== undefined) throw error;
+}

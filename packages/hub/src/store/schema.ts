@@ -1,0 +1,95 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * The tables as Kysely sees them. Times are integer milliseconds (bigint in PostgreSQL, read
+ * back as numbers by the pool's type parser); JSON is text in both dialects.
+ */
+export interface Database {
+  endpoints: EndpointsTable;
+  servers: ServersTable;
+  endpoint_status: EndpointStatusTable;
+  timeline: TimelineTable;
+  tool_calls: ToolCallsTable;
+  channels: ChannelsTable;
+}
+
+/**
+ * Written as 0/1 everywhere: better-sqlite3 cannot bind JS booleans, and PostgreSQL's boolean
+ * input accepts '1' and '0'. Read back as a boolean (PostgreSQL) or 0/1 (SQLite).
+ */
+export type Bool = ColumnType<boolean | number, number, number>;
+
+export interface EndpointsTable {
+  id: string;
+  name: string;
+  url: string;
+  enabled: Bool;
+  source: string;
+  tools: string;
+  servers: string | null;
+  overrides: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ServersTable {
+  id: string;
+  name: string;
+  source: string;
+  enabled: Bool;
+  config: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EndpointStatusTable {
+  endpoint_id: string;
+  state: string;
+  since: number;
+  last_close_code: number | null;
+  last_close_reason: string | null;
+  last_close_at: number | null;
+  last_error: string | null;
+  attempts: number;
+  next_retry_at: number | null;
+  health: number | null;
+  owner: string;
+  fence: number;
+  updated_at: number;
+}
+
+export interface TimelineTable {
+  id: Generated<number>;
+  endpoint_id: string;
+  at: number;
+  from_state: string;
+  to_state: string;
+  cause: string;
+  code: number | null;
+  reason: string | null;
+  detected_by: string | null;
+  instance: string;
+}
+
+export interface ToolCallsTable {
+  id: Generated<number>;
+  endpoint_id: string | null;
+  tool: string;
+  server: string;
+  at: number;
+  duration_ms: number;
+  outcome: string;
+  args_bytes: number;
+  result_bytes: number;
+  error: string | null;
+}
+
+export interface ChannelsTable {
+  id: string;
+  name: string;
+  kind: string;
+  url: string;
+  enabled: Bool;
+  events: string;
+  created_at: number;
+}

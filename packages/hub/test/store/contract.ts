@@ -1,0 +1,421 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
+import { call, endpoint, rejection, server, status, transition, unique } from './fixtures.js';
+
+/**
+ * Opens a migrated-or-not store on the backend under test. Every call reaches the same
+ * database, except for SQLite ':memory:', so the tests never assume an empty table: they use
+ * fresh ids and look only at their own rows.
+ */
+export type OpenForTest = (now?: () => number) => Promise<Store>;
+
+/** A clock the test moves by hand. */
+function clock(start = 1_000) {
+  let t = start;
+  return { now: () => t, set: (value: number) => void (t = value) };
+}
+
+/** The one suite every Store implementation must pass. */
+export function describeStoreContract(name: string, open: OpenForTest): void {
+  describe(`Store contract: ${name}`, () => {
+    const time = clock();
+    let store: Store;
+
+    beforeEach(async () => {
+      time.set(1_000);
+      store = await open(time.now);
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('migrating again, and again, is harmless and keeps the data', async () => {
+      const id = unique('e');
+      await store.endpoints.put(endpoint(id));
+      await store.migrate();
+      await store.migrate();
+      expect((await store.endpoints.get(id))?.id).toBe(id);
+    });
+
+    it('endpoints: put creates, put replaces by id keeping createdAt, remove deletes', async () => {
+      const id = unique('e');
+      const created = await store.endpoints.put(endpoint(id, { name: 'first' }));
+      expect(created).toMatchObject({ id, name: 'first', createdAt: 1_000, updatedAt: 1_000 });
+
+      time.set(2_000);
+      const replaced = await store.endpoints.put(endpoint(id, { name: 'second', enabled: false }));
+      expect(replaced).toMatchObject({ name: 'second', enabled: false, createdAt: 1_000 });
+      expect(replaced.updatedAt).toBe(2_000);
+      expect(await store.endpoints.get(id)).toEqual(replaced);
+      expect((await store.endpoints.list()).filter((row) => row.id === id)).toEqual([replaced]);
+
+      expect(await store.endpoints.remove(id)).toBe(true);
+      expect(await store.endpoints.remove(id)).toBe(false);
+      expect(await store.endpoints.get(id)).toBeUndefined();
+    });
+
+    it('servers: put, get, list, replace and remove', async () => {
+      const id = unique('s');
+      const created = await store.servers.put(server(id));
+      time.set(5_000);
+      const replaced = await store.servers.put(server(id, { config: { url: 'https://x.test' } }));
+      expect(replaced).toEqual({ ...created, config: { url: 'https://x.test' }, updatedAt: 5_000 });
+      expect(await store.servers.get(id)).toEqual(replaced);
+      expect((await store.servers.list()).map((row) => row.id)).toContain(id);
+      expect(await store.servers.remove(id)).toBe(true);
+      expect(await store.servers.get(id)).toBeUndefined();
+    });
+
+    it('provision makes the file rows exactly the given ones and leaves API rows alone', async () => {
+      const [kept, gone, added, api] = ['kept', 'gone', 'added', 'api'].map(unique) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      const { source: _, ...plain } = endpoint('x');
+      await store.endpoints.put(endpoint(api, { source: 'api' }));
+      await store.endpoints.provision([
+        { ...plain, id: kept, name: 'old name' },
+        { ...plain, id: gone, name: gone },
+      ]);
+      await store.status.write(status(kept));
+
+      time.set(9_000);
+      await store.endpoints.provision([
+        { ...plain, id: kept, name: 'new name' },
+        { ...plain, id: added, name: added },
+      ]);
+
+      const rows = await store.endpoints.list();
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      expect(byId.get(kept)).toMatchObject({ name: 'new name', source: 'file', createdAt: 1_000 });
+      expect(byId.get(kept)?.updatedAt).toBe(9_000);
+      expect(byId.get(added)).toMatchObject({ source: 'file', createdAt: 9_000 });
+      expect(byId.has(gone)).toBe(false);
+      expect(byId.get(api)).toMatchObject({ source: 'api', updatedAt: 1_000 });
+      expect(rows.filter((row) => row.source === 'file').map((row) => row.id)).toEqual(
+        [kept, added].sort(),
+      );
+      // Updated in place, not deleted and re-inserted: the mirror row survives.
+      expect(await store.status.get(kept)).toBeDefined();
+
+      await store.endpoints.provision([]);
+      expect((await store.endpoints.list()).filter((row) => row.source === 'file')).toEqual([]);
+      expect(await store.endpoints.get(api)).toBeDefined();
+    });
+
+    it('provision refuses to overwrite an API row of the same id, and changes nothing', async () => {
+      const [api, file] = [unique('api'), unique('file')];
+      const { source: _e, ...plainEndpoint } = endpoint('x');
+      await store.endpoints.put(endpoint(api, { name: 'mine' }));
+      await store.endpoints.provision([{ ...plainEndpoint, id: file }]);
+
+      const error = await rejection(
+        store.endpoints.provision([{ ...plainEndpoint, id: api, name: 'theirs' }]),
+      );
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error.code).toBe('STORE_CONFLICT');
+      expect(error.message).toContain(api);
+      expect(await store.endpoints.get(api)).toMatchObject({ name: 'mine', source: 'api' });
+      expect(await store.endpoints.get(file)).toBeDefined(); // rolled back: not deleted
+
+      const { source: _s, ...plainServer } = server('x');
+      const serverId = unique('srv');
+      await store.servers.put(server(serverId));
+      const refused = await rejection(store.servers.provision([{ ...plainServer, id: serverId }]));
+      expect(refused.code).toBe('STORE_CONFLICT');
+
+      const dup = await rejection(
+        store.servers.provision([
+          { ...plainServer, id: 'twice' },
+          { ...plainServer, id: 'twice' },
+        ]),
+      );
+      expect(dup.code).toBe('STORE_INVALID');
+    });
+
+    it('servers provision replaces and deletes file rows, keeps API rows', async () => {
+      const [a, b, api] = [unique('a'), unique('b'), unique('api')];
+      const { source: _, ...plain } = server('x');
+      await store.servers.put(server(api));
+      await store.servers.provision([
+        { ...plain, id: a },
+        { ...plain, id: b },
+      ]);
+      await store.servers.provision([{ ...plain, id: a, enabled: false }]);
+      expect(await store.servers.get(a)).toMatchObject({ source: 'file', enabled: false });
+      expect(await store.servers.get(b)).toBeUndefined();
+      expect(await store.servers.get(api)).toMatchObject({ source: 'api' });
+    });
+
+    it('status: write, get and list', async () => {
+      const [e1, e2] = [unique('e'), unique('e')];
+      await store.endpoints.put(endpoint(e1));
+      await store.endpoints.put(endpoint(e2));
+      expect(await store.status.write(status(e1))).toBe(true);
+      expect(await store.status.write(status(e2, { state: 'parked' }))).toBe(true);
+      expect(await store.status.get(e1)).toEqual(status(e1));
+      expect(await store.status.get(unique('none'))).toBeUndefined();
+      const mine = (await store.status.list()).filter((row) => [e1, e2].includes(row.endpointId));
+      expect(mine).toEqual([status(e1), status(e2, { state: 'parked' })].sort(byEndpoint));
+    });
+
+    it('status: a write with an older fence is refused and leaves the row as it was', async () => {
+      const id = unique('e');
+      await store.endpoints.put(endpoint(id));
+      const current = status(id, { owner: 'hub-b', fence: 7, state: 'ready' });
+      await store.status.write(current);
+      const late = status(id, { owner: 'hub-a', fence: 6, state: 'backoff', lastError: 'late' });
+      expect(await store.status.write(late)).toBe(false);
+      expect(await store.status.get(id)).toEqual(current);
+    });
+
+    it('status: the same fence may write again, and a newer fence wins', async () => {
+      const id = unique('e');
+      await store.endpoints.put(endpoint(id));
+      await store.status.write(status(id, { owner: 'hub-a', fence: 3 }));
+      expect(await store.status.write(status(id, { fence: 3, attempts: 1 }))).toBe(true);
+      const taken = status(id, { owner: 'hub-b', fence: 4, state: 'connecting' });
+      expect(await store.status.write(taken)).toBe(true);
+      expect(await store.status.get(id)).toEqual(taken);
+    });
+
+    it('status: a row for an unknown endpoint is refused, and rows go with their endpoint', async () => {
+      const error = await rejection(store.status.write(status(unique('ghost'))));
+      expect(error.code).toBe('STORE_CONFLICT');
+      const id = unique('e');
+      await store.endpoints.put(endpoint(id));
+      await store.status.write(status(id));
+      await store.timeline.append(transition(id, 1));
+      await store.endpoints.remove(id);
+      expect(await store.status.get(id)).toBeUndefined();
+      expect((await store.timeline.page(id)).items).toEqual([]);
+    });
+
+    it("resetStale(owner) turns only that owner's live rows to backoff", async () => {
+      const ids = Array.from({ length: 5 }, () => unique('e'));
+      for (const id of ids) await store.endpoints.put(endpoint(id));
+      const [connecting, ready, parked, otherOwner, open] = ids as [
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      const owner = unique('hub');
+      await store.status.write(status(connecting, { owner, state: 'connecting', fence: 9 }));
+      await store.status.write(status(ready, { owner, state: 'ready', nextRetryAt: 5 }));
+      await store.status.write(status(open, { owner, state: 'open' }));
+      await store.status.write(status(parked, { owner, state: 'parked' }));
+      await store.status.write(status(otherOwner, { owner: 'someone-else', state: 'ready' }));
+
+      expect(await store.status.resetStale(owner, 42_000)).toBe(3);
+      for (const id of [connecting, ready, open]) {
+        expect(await store.status.get(id)).toMatchObject({
+          state: 'backoff',
+          since: 42_000,
+          lastError: 'hub restarted',
+          nextRetryAt: null,
+          updatedAt: 42_000,
+          owner,
+        });
+      }
+      expect((await store.status.get(connecting))?.fence).toBe(9);
+      expect(await store.status.get(parked)).toEqual(status(parked, { owner, state: 'parked' }));
+      expect((await store.status.get(otherOwner))?.state).toBe('ready');
+    });
+
+    it('resetStale() without an owner resets every live row and nothing else', async () => {
+      const [a, b, c] = [unique('e'), unique('e'), unique('e')];
+      for (const id of [a, b, c]) await store.endpoints.put(endpoint(id));
+      await store.status.write(status(a, { owner: 'x', state: 'open' }));
+      await store.status.write(status(b, { owner: 'y', state: 'ready' }));
+      await store.status.write(status(c, { owner: 'y', state: 'disabled' }));
+      expect(await store.status.resetStale()).toBeGreaterThanOrEqual(2);
+      expect((await store.status.get(a))?.state).toBe('backoff');
+      expect((await store.status.get(b))?.state).toBe('backoff');
+      expect((await store.status.get(c))?.state).toBe('disabled');
+      expect(await store.status.resetStale()).toBe(0);
+    });
+
+    it('timeline: pages newest first through several pages, following next', async () => {
+      const [id, other] = [unique('e'), unique('e')];
+      await store.endpoints.put(endpoint(id));
+      await store.endpoints.put(endpoint(other));
+      for (let n = 1; n <= 12; n++) {
+        await store.timeline.append(transition(id, n));
+        if (n % 4 === 0) await store.timeline.append(transition(other, n));
+      }
+      const seen: number[] = [];
+      let next: number | null | undefined;
+      const sizes: number[] = [];
+      do {
+        const page = await store.timeline.page(id, { limit: 5, before: next ?? undefined });
+        sizes.push(page.items.length);
+        seen.push(...page.items.map((entry) => entry.at - 1_700_000_000_000));
+        expect(page.items.every((entry) => entry.endpointId === id)).toBe(true);
+        next = page.next;
+      } while (next !== null);
+      expect(sizes).toEqual([5, 5, 2]);
+      expect(seen).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+
+      const all = await store.timeline.page(undefined, { limit: 4 });
+      expect(all.items.map((entry) => entry.endpointId)).toEqual([other, id, id, id]);
+      const ids = all.items.map((entry) => entry.id!);
+      expect(ids).toEqual([...ids].sort((x, y) => y - x));
+      expect(all.next).toBe(ids[3]);
+    });
+
+    it('paging: 50 items by default, a bad limit or cursor is STORE_INVALID', async () => {
+      const id = unique('e');
+      await store.endpoints.put(endpoint(id));
+      await Promise.all(
+        Array.from({ length: 55 }, (_, n) => store.timeline.append(transition(id, n))),
+      );
+      const first = await store.timeline.page(id);
+      expect(first.items).toHaveLength(50);
+      expect((await store.timeline.page(id, { before: first.next! })).items).toHaveLength(5);
+      expect((await store.timeline.page(id, { limit: 10_000 })).items).toHaveLength(55);
+      expect((await rejection(store.timeline.page(id, { limit: 0 }))).code).toBe('STORE_INVALID');
+      expect((await rejection(store.toolCalls.page({ limit: 1.5 }))).code).toBe('STORE_INVALID');
+      expect((await rejection(store.toolCalls.page({ before: NaN }))).code).toBe('STORE_INVALID');
+    });
+
+    it('tool calls: page newest first with endpoint and tool filters', async () => {
+      const [e1, e2] = [unique('e'), unique('e')];
+      for (let n = 0; n < 9; n++) {
+        await store.toolCalls.append(
+          call({ endpointId: n % 3 === 0 ? e2 : e1, tool: n % 2 === 0 ? 'even' : 'odd', at: n }),
+        );
+      }
+      const e1Calls = await store.toolCalls.page({ endpointId: e1, limit: 4 });
+      expect(e1Calls.items.map((c) => c.at)).toEqual([8, 7, 5, 4]);
+      const rest = await store.toolCalls.page({ endpointId: e1, limit: 4, before: e1Calls.next! });
+      expect(rest.items.map((c) => c.at)).toEqual([2, 1]);
+      expect(rest.next).toBeNull();
+
+      const even = await store.toolCalls.page({ endpointId: e1, tool: 'even' });
+      expect(even.items.map((c) => c.at)).toEqual([8, 4, 2]);
+      expect((await store.toolCalls.page({ endpointId: e2, tool: 'odd' })).items).toHaveLength(1);
+    });
+
+    it('tool calls: prune keeps the newest rows by count', async () => {
+      const id = unique('e');
+      for (let n = 0; n < 10; n++) await store.toolCalls.append(call({ endpointId: id, at: n }));
+      expect(await store.toolCalls.prune(3, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(7);
+      const everything = await store.toolCalls.page({ limit: 500 });
+      expect(everything.items.map((c) => [c.endpointId, c.at])).toEqual([
+        [id, 9],
+        [id, 8],
+        [id, 7],
+      ]);
+      expect(await store.toolCalls.prune(3, Number.POSITIVE_INFINITY)).toBe(0);
+      expect(await store.toolCalls.prune(0, Number.POSITIVE_INFINITY)).toBe(3);
+      expect((await rejection(store.toolCalls.prune(-1, 0))).code).toBe('STORE_INVALID');
+    });
+
+    it('tool calls: prune drops rows older than maxAgeMs', async () => {
+      const id = unique('e');
+      const now = 1_800_000_000_000;
+      for (const age of [60_000, 30_001, 30_000, 10, 0]) {
+        await store.toolCalls.append(call({ endpointId: id, at: now - age }));
+      }
+      expect(await store.toolCalls.prune(1_000, 30_000, now)).toBeGreaterThanOrEqual(2);
+      const left = await store.toolCalls.page({ endpointId: id });
+      expect(left.items.map((c) => now - c.at)).toEqual([0, 10, 30_000]);
+    });
+
+    it('channels: put, list, replace keeping createdAt, remove', async () => {
+      const id = unique('ch');
+      const row = {
+        id,
+        name: 'ops',
+        kind: 'ntfy' as const,
+        url: 'https://ntfy.test/tether',
+        enabled: true,
+        events: ['endpoint.down', 'endpoint.parked'],
+      };
+      expect(await store.channels.put(row)).toEqual({ ...row, createdAt: 1_000 });
+      time.set(3_000);
+      const replaced = await store.channels.put({ ...row, enabled: false, events: [] });
+      expect(replaced).toEqual({ ...row, enabled: false, events: [], createdAt: 1_000 });
+      expect((await store.channels.list()).filter((c) => c.id === id)).toEqual([replaced]);
+      expect(await store.channels.remove(id)).toBe(true);
+      expect(await store.channels.remove(id)).toBe(false);
+      expect((await store.channels.list()).some((c) => c.id === id)).toBe(false);
+    });
+
+    it('50 parallel status writes with increasing fences end with the highest fence', async () => {
+      const id = unique('e');
+      await store.endpoints.put(endpoint(id));
+      const fences = Array.from({ length: 50 }, (_, n) => n + 1);
+      // Issued in shuffled order, so on PostgreSQL older fences really do arrive late.
+      fences.sort(() => Math.random() - 0.5);
+      const results = await Promise.all(
+        fences.map((fence) => store.status.write(status(id, { fence, attempts: fence }))),
+      );
+      expect(results).toContain(true);
+      expect(await store.status.get(id)).toMatchObject({ fence: 50, attempts: 50 });
+    });
+
+    it('values round-trip exactly: numbers, booleans, JSON, nulls', async () => {
+      const id = unique('e');
+      const row = endpoint(id, {
+        name: 'Küche 🍳 "quoted"',
+        enabled: false,
+        tools: { include: ['calc.*'], exclude: ['calc.div'] },
+        servers: [],
+        overrides: { heartbeatMs: 15_000, backoff: { factor: 1.5, jitter: null }, on: true },
+      });
+      const stored = await store.endpoints.put(row);
+      expect(await store.endpoints.get(id)).toEqual({ ...row, createdAt: 1_000, updatedAt: 1_000 });
+      expect(stored.servers).toEqual([]);
+      expect((await store.endpoints.put({ ...row, servers: null })).servers).toBeNull();
+
+      const full = status(id, {
+        state: 'backoff',
+        since: 1_712_345_678_901,
+        lastCloseCode: 4000,
+        lastCloseReason: 'going away',
+        lastCloseAt: 1_712_345_678_900,
+        lastError: 'ECONNRESET',
+        attempts: 17,
+        nextRetryAt: 1_712_345_679_999,
+        health: 0.875,
+        fence: 2 ** 40 + 1,
+      });
+      await store.status.write(full);
+      const read = await store.status.get(id);
+      expect(read).toEqual(full);
+      expect(typeof read?.fence).toBe('number');
+      expect(typeof read?.since).toBe('number');
+
+      const entry = { ...transition(id, 5), code: null, reason: null, detectedBy: null };
+      await store.timeline.append(entry);
+      const [got] = (await store.timeline.page(id)).items;
+      expect(got).toEqual({ ...entry, id: got!.id });
+      expect(typeof got!.id).toBe('number');
+
+      const tc = call({ endpointId: id, durationMs: 12.5, outcome: 'timeout', error: 'slow' });
+      await store.toolCalls.append(tc);
+      const [gotCall] = (await store.toolCalls.page({ endpointId: id })).items;
+      expect(gotCall).toEqual({ ...tc, id: gotCall!.id });
+    });
+
+    it('a closed store refuses with STORE_UNAVAILABLE; closing twice is fine', async () => {
+      const other = await open(time.now);
+      await other.close();
+      await other.close();
+      const error = await rejection(other.endpoints.list());
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error.code).toBe('STORE_UNAVAILABLE');
+    });
+  });
+}
+
+function byEndpoint(a: { endpointId: string }, b: { endpointId: string }): number {
+  return a.endpointId < b.endpointId ? -1 : a.endpointId > b.endpointId ? 1 : 0;
+}

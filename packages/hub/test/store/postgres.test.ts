@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireService } from '@tether/testkit';
+import { openStore } from '../../src/store/index.js';
+import { writeThenKill9 } from './abandon.js';
+import { describeStoreContract } from './contract.js';
+import { endpoint, rejection, unique } from './fixtures.js';
+
+// Skips locally when PostgreSQL is not running; under CI=true this throws instead.
+const url = await requireService('postgres');
+
+const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(url === undefined)('PostgreSQL store', () => {
+  const schema = freshSchema();
+  const spare = freshSchema();
+  beforeAll(() => admin(`create schema ${schema}; create schema ${spare}`));
+  afterAll(() =>
+    admin(`drop schema if exists ${schema} cascade; drop schema if exists ${spare} cascade`),
+  );
+
+  describeStoreContract('PostgreSQL', (now) => openStore({ databaseUrl: url, schema, now }));
+
+  it('two instances migrating the same empty schema at once both succeed', async () => {
+    const stores = await Promise.all(
+      [1, 2, 3].map(() => openStore({ databaseUrl: url, schema: spare })),
+    );
+    try {
+      expect(stores[0]!.kind).toBe('postgres');
+      await Promise.all(stores.map((store) => store.migrate()));
+      const id = unique('e');
+      await stores[0]!.endpoints.put(endpoint(id));
+      expect((await stores[2]!.endpoints.get(id))?.id).toBe(id);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  it('keeps every write of a process killed with SIGKILL', async () => {
+    const id = unique('e');
+    await writeThenKill9({ databaseUrl: url, schema }, id);
+    const store = await openStore({ databaseUrl: url, schema });
+    try {
+      expect(await store.status.get(id)).toMatchObject({ owner: 'doomed', fence: 5 });
+      expect((await store.timeline.page(id)).items).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a schema name that is not a plain identifier', async () => {
+    const error = await rejection(openStore({ databaseUrl: url, schema: 'x; drop table y' }));
+    expect(error.code).toBe('STORE_INVALID');
+  });
+});
+
+describe('PostgreSQL out of reach', () => {
+  it('opening is STORE_UNAVAILABLE, and the message hides the password', async () => {
+    const error = await rejection(
+      openStore({ databaseUrl: 'postgresql://tether:s3cret@127.0.0.1:1/tether' }),
+    );
+    expect(error.code).toBe('STORE_UNAVAILABLE');
+    expect(error.message).not.toContain('s3cret');
+  });
+});

@@ -1,0 +1,66 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { openStore } from '../../src/store/index.js';
+import { writeThenKill9 } from './abandon.js';
+import { describeStoreContract } from './contract.js';
+import { rejection, unique } from './fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tether-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describeStoreContract('SQLite file', (now) => openStore({ file: join(dir, 'contract.db'), now }));
+describeStoreContract('SQLite :memory:', (now) => openStore({ file: ':memory:', now }));
+
+describe('SQLite specifics', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('puts the file in WAL mode with foreign keys enforced', async () => {
+    const file = join(dir, 'wal.db');
+    const store = await openStore({ file });
+    await store.migrate();
+    await store.close();
+    const raw = new BetterSqlite3(file, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('creates $TETHER_HOME owner-only and keeps tether.db there by default', async () => {
+    const home = join(dir, 'home', 'nested');
+    vi.stubEnv('TETHER_HOME', home);
+    const store = await openStore({});
+    await store.migrate();
+    await store.close();
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    expect(existsSync(join(home, 'tether.db'))).toBe(true);
+  });
+
+  it('an unopenable file is STORE_UNAVAILABLE', async () => {
+    const error = await rejection(openStore({ file: join(dir, 'missing', 'dir', 'x.db') }));
+    expect(error.code).toBe('STORE_UNAVAILABLE');
+    expect(error.message).toContain('missing');
+  });
+
+  it('keeps every write of a process killed with SIGKILL', async () => {
+    const file = join(dir, 'killed.db');
+    const id = unique('e');
+    await writeThenKill9({ file }, id);
+    // The writes sit in the WAL, never checkpointed: reopening must replay them.
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    const store = await openStore({ file });
+    try {
+      await store.migrate();
+      expect((await store.endpoints.get(id))?.id).toBe(id);
+      expect(await store.status.get(id)).toMatchObject({ owner: 'doomed', fence: 5 });
+      expect((await store.timeline.page(id)).items).toHaveLength(1);
+      expect(await store.status.resetStale('doomed')).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
