@@ -35,8 +35,18 @@ function configFile(content: object): { dir: string; file: string } {
   return { dir, file };
 }
 
+/** Every hub of these tests keeps its state in a fresh folder, never in ~/.tether or a shared database. */
+function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: '',
+    TETHER_HOME: mkdtempSync(join(tmpdir(), 'tether-home-')),
+    ...extra,
+  };
+}
+
 async function started(options: Parameters<typeof startHub>[0]): Promise<RunningHub> {
-  const running = await startHub({ port: 0, ...options });
+  const running = await startHub({ port: 0, ...options, env: isolatedEnv(options?.env) });
   cleanups.push(() => running.stop());
   return running;
 }
@@ -55,7 +65,7 @@ describe('tether start', () => {
     const { logger, lines } = captureLogs();
     const running = await started({
       cwd: join(dir, 'empty-dir-without-config'),
-      env: {},
+      env: { MCP_ENDPOINT: '' },
       logger,
       demoCallEveryMs: 100,
     });
@@ -156,7 +166,10 @@ describe('tether start as a process', () => {
       hub: { port: 0 },
     });
     const bin = fileURLToPath(new URL('../../bin/tether.js', import.meta.url));
-    const child = spawn(process.execPath, [bin, 'start', '--config', file], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [bin, 'start', '--config', file], {
+      stdio: 'ignore',
+      env: isolatedEnv(),
+    });
     cleanups.push(() => child.kill('SIGKILL'));
     await sim.waitForReady({ timeoutMs: 15_000 });
     const stoppedAt = Date.now();
