@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EndpointSimulator, fakeStdioServerParams, waitUntil } from '@tether/testkit';
 import { DEFAULT_HUB } from '../src/config/index.js';
 import { Hub } from '../src/hub.js';
+import { createApi } from '../src/http/api.js';
 import { silentLogger } from '../src/log/logger.js';
 import { openStore } from '../src/store/index.js';
 
@@ -139,6 +140,60 @@ describe('durable state', () => {
     expect(calls.items[0]).toMatchObject({ tool: 'fake__add', server: 'fake', outcome: 'ok' });
     const status = (await store.status.get('home'))!;
     expect(status).toMatchObject({ state: 'ready', owner: 'test-1', lastCloseCode: 4004 });
+
+    // The same history through the API, in pages.
+    const api = createApi(hub);
+    const first = (await (await api.request('/api/endpoints/home/timeline?limit=2')).json()) as {
+      items: unknown[];
+      next: number | null;
+    };
+    expect(first.items).toHaveLength(2);
+    expect(first.next).not.toBeNull();
+    const second = (await (
+      await api.request(`/api/endpoints/home/timeline?limit=2&before=${first.next}`)
+    ).json()) as { items: unknown[] };
+    expect(second.items.length).toBeGreaterThan(0);
+    const logged = (await (await api.request('/api/calls?endpoint=home')).json()) as {
+      items: Array<{ tool: string }>;
+    };
+    expect(logged.items.map((c) => c.tool)).toContain('fake__add');
+    const health = (await (await api.request('/api/endpoints/home/health')).json()) as {
+      score: number;
+      flaps: number;
+    };
+    expect(health.flaps).toBe(1);
+    expect(health.score).toBeLessThan(100);
+  });
+
+  it('has the monitor terminate a zombie: a socket that claims to be open but shows no sign of life', async () => {
+    const sim = await EndpointSimulator.start();
+    cleanups.push(() => sim.close());
+    const hub = new Hub(
+      {
+        endpoints: [
+          {
+            name: 'home',
+            url: sim.url(),
+            enabled: true,
+            tools: { include: ['*'], exclude: [] },
+            source: 'file',
+          },
+        ],
+        servers: [],
+        hub: { ...DEFAULT_HUB, port: 0 },
+        notifications: [],
+      },
+      { logger: silentLogger() },
+    );
+    cleanups.push(() => hub.stop());
+    await hub.start();
+    await sim.waitForReady({ timeoutMs: 5_000 });
+    expect(hub.checkOnce()).toEqual([]);
+    // As if the link's own timers had been starved for a minute with no traffic at all.
+    expect(hub.checkOnce(Date.now() + 60_000)).toEqual(['home']);
+    await sim.waitForReady({ count: 2, timeoutMs: 5_000 });
+    expect(hub.endpoints()[0]!.lastError).toMatch(/^zombie/);
+    expect(sim.accounting().maxOpen).toBe(1);
   });
 });
 
