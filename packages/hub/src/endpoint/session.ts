@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { Link } from '@tether/link';
 import type { LinkOptions, LinkStatus, Transition } from '@tether/link';
@@ -127,8 +128,11 @@ export class EndpointSession {
     };
   }
 
-  private fingerprint(): string {
-    return JSON.stringify(this.deps.tools().map((e) => e.definition));
+  /** A digest of the tool set, not the set itself: thousands of endpoints keep 40 bytes each. */
+  private fingerprint(entries = this.deps.tools()): string {
+    return createHash('sha1')
+      .update(JSON.stringify(entries.map((e) => e.definition)))
+      .digest('hex');
   }
 
   private onTransition(t: Transition): void {
@@ -204,7 +208,7 @@ export class EndpointSession {
     );
     server.setRequestHandler('tools/list', async () => {
       const entries = this.deps.tools();
-      this.servedTools = JSON.stringify(entries.map((e) => e.definition));
+      this.servedTools = this.fingerprint(entries);
       // Only the socket that asked may be marked ready by its answer.
       if (this.transport?.generation === generation) this.link.markReady();
       const tools = entries.map((e) => e.definition);
