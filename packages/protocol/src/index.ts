@@ -1,2 +1,3 @@
 export * from './jsonrpc.js';
 export * from './xiaozhi.js';
+export * from './api.js';

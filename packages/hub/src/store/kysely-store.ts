@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { channelsRepo } from './channels.js';
+import { overlaysRepo } from './overlays.js';
 import { endpointsRepo } from './endpoints.js';
 import { StoreError, toStoreError } from './errors.js';
 import { timelineRepo, toolCallsRepo } from './history.js';
@@ -52,6 +53,7 @@ export function createKyselyStore(
     timeline: wrap('timeline', timelineRepo(db)),
     toolCalls: wrap('toolCalls', toolCallsRepo(db, now)),
     channels: wrap('channels', channelsRepo(db, now)),
+    overlays: wrap('overlays', overlaysRepo(db, now)),
   };
 }
 

@@ -134,6 +134,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_overlays': {
+      // Operator actions (enable/disable, per-endpoint tool toggles) that apply to provisioned
+      // and API endpoints alike, and that re-provisioning from the file must not erase.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('overlays')
+          .addColumn('endpoint_id', 'text', (c) => c.primaryKey())
+          .addColumn('disabled', bool, (c) => c.notNull())
+          .addColumn('disabled_tools', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -11,6 +11,15 @@ export interface Database {
   timeline: TimelineTable;
   tool_calls: ToolCallsTable;
   channels: ChannelsTable;
+  overlays: OverlaysTable;
+}
+
+export interface OverlaysTable {
+  endpoint_id: string;
+  disabled: Bool;
+  /** JSON array of exposed tool names switched off for this endpoint. */
+  disabled_tools: string;
+  updated_at: number;
 }
 
 /**

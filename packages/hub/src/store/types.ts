@@ -89,6 +89,16 @@ export interface ChannelRow {
   createdAt: number;
 }
 
+/** Operator actions on an endpoint, kept apart from its definition (file or API). */
+export interface Overlay {
+  endpointId: string;
+  /** Switched off by a person, whatever the definition says. */
+  disabled: boolean;
+  /** Exposed tool names switched off for this endpoint. */
+  disabledTools: string[];
+  updatedAt: number;
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass as `before` for the next (older) page; null at the end. */
@@ -146,6 +156,12 @@ export interface Store {
     page(query?: PageQuery & { endpointId?: string; tool?: string }): Promise<Page<ToolCallEntry>>;
     /** Keeps the newest `keep` rows and nothing older than `maxAgeMs`; returns rows removed. */
     prune(keep: number, maxAgeMs: number, now?: number): Promise<number>;
+  };
+  overlays: {
+    list(): Promise<Overlay[]>;
+    get(endpointId: string): Promise<Overlay | undefined>;
+    put(overlay: Omit<Overlay, 'updatedAt'>): Promise<Overlay>;
+    remove(endpointId: string): Promise<boolean>;
   };
   channels: {
     list(): Promise<ChannelRow[]>;

@@ -348,6 +348,39 @@ export function describeStoreContract(name: string, open: OpenForTest): void {
       expect((await store.channels.list()).some((c) => c.id === id)).toBe(false);
     });
 
+    it('overlays: operator actions are stored apart from definitions and survive provisioning', async () => {
+      const id = unique('ov');
+      expect(await store.overlays.get(id)).toBeUndefined();
+      const put = await store.overlays.put({
+        endpointId: id,
+        disabled: true,
+        disabledTools: ['b__x', 'a__y', 'a__y'],
+      });
+      expect(put).toEqual({
+        endpointId: id,
+        disabled: true,
+        disabledTools: ['a__y', 'b__x'],
+        updatedAt: 1_000,
+      });
+      await store.endpoints.provision([]);
+      expect(await store.overlays.get(id)).toEqual(put);
+      time.set(2_000);
+      const replaced = await store.overlays.put({
+        endpointId: id,
+        disabled: false,
+        disabledTools: [],
+      });
+      expect(replaced).toEqual({
+        endpointId: id,
+        disabled: false,
+        disabledTools: [],
+        updatedAt: 2_000,
+      });
+      expect((await store.overlays.list()).filter((o) => o.endpointId === id)).toEqual([replaced]);
+      expect(await store.overlays.remove(id)).toBe(true);
+      expect(await store.overlays.remove(id)).toBe(false);
+    });
+
     it('50 parallel status writes with increasing fences end with the highest fence', async () => {
       const id = unique('e');
       await store.endpoints.put(endpoint(id));

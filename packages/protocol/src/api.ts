@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+/**
+ * The hub's HTTP API and event stream, shared by the hub and the dashboard so the two cannot
+ * drift. Times are ISO 8601 strings; URLs are always masked (`token=eyJh***`).
+ */
+export const LinkStateSchema = z.enum(['disabled', 'connecting', 'open', 'ready', 'backoff', 'parked']);
+export type LinkState = z.infer<typeof LinkStateSchema>;
+
+export const ToolFilterSchema = z.object({
+  include: z.array(z.string()).default(['*']),
+  exclude: z.array(z.string()).default([]),
+});
+
+export const EndpointViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  url: z.string(),
+  enabled: z.boolean(),
+  source: z.enum(['file', 'env', 'api']),
+  state: LinkStateSchema,
+  since: z.string(),
+  lastClose: z.object({ code: z.number(), reason: z.string(), at: z.string() }).nullable(),
+  lastError: z.string().nullable(),
+  attempts: z.number(),
+  nextRetryAt: z.string().nullable(),
+  health: z.number().nullable(),
+  owner: z.string(),
+  tools: z.number(),
+  callsInFlight: z.number(),
+});
+export type EndpointView = z.infer<typeof EndpointViewSchema>;
+
+/** Body of POST /api/endpoints and PUT /api/endpoints/:id. */
+export const EndpointInputSchema = z.object({
+  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  url: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
+  enabled: z.boolean().default(true),
+  tools: ToolFilterSchema.default({ include: ['*'], exclude: [] }),
+  servers: z.array(z.string()).nullable().default(null),
+});
+export type EndpointInput = z.input<typeof EndpointInputSchema>;
+
+export const ServerViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(['stdio', 'http', 'sse']),
+  source: z.enum(['file', 'api']),
+  enabled: z.boolean(),
+  state: z.enum(['starting', 'ready', 'restarting', 'failed', 'stopped', 'disabled']),
+  since: z.string().nullable(),
+  tools: z.number(),
+  restarts: z.number(),
+  lastError: z.string().nullable(),
+  stderrTail: z.array(z.string()),
+  /** What runs: the command line or the URL, with credentials masked. */
+  target: z.string(),
+  health: z.number().nullable(),
+});
+export type ServerView = z.infer<typeof ServerViewSchema>;
+
+/** Body of POST /api/servers and PUT /api/servers/:id. */
+export const ServerInputSchema = z.union([
+  z.object({
+    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/),
+    type: z.literal('stdio'),
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().optional(),
+    enabled: z.boolean().default(true),
+  }),
+  z.object({
+    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/),
+    type: z.enum(['http', 'sse']),
+    url: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL'),
+    headers: z.record(z.string(), z.string()).default({}),
+    enabled: z.boolean().default(true),
+  }),
+]);
+export type ServerInput = z.input<typeof ServerInputSchema>;
+
+export const ToolViewSchema = z.object({
+  name: z.string(),
+  server: z.string(),
+  tool: z.string(),
+  description: z.string().nullable(),
+  inputSchema: z.record(z.string(), z.unknown()),
+  /** Endpoints that see this tool now. */
+  endpoints: z.array(z.string()),
+});
+export type ToolView = z.infer<typeof ToolViewSchema>;
+
+/** GET /api/endpoints/:id/tools: every tool the endpoint could get, and whether it does. */
+export const EndpointToolSchema = z.object({ name: z.string(), server: z.string(), enabled: z.boolean() });
+export type EndpointTool = z.infer<typeof EndpointToolSchema>;
+
+export const TimelineItemSchema = z.object({
+  id: z.number(),
+  at: z.string(),
+  from: z.string(),
+  to: z.string(),
+  cause: z.string(),
+  code: z.number().nullable(),
+  reason: z.string().nullable(),
+  detectedBy: z.string().nullable(),
+  instance: z.string(),
+});
+export type TimelineItem = z.infer<typeof TimelineItemSchema>;
+
+export const CallItemSchema = z.object({
+  id: z.number(),
+  endpointId: z.string().nullable(),
+  tool: z.string(),
+  server: z.string(),
+  at: z.string(),
+  durationMs: z.number(),
+  outcome: z.enum(['ok', 'error', 'timeout', 'cancelled', 'dropped', 'early']),
+  argsBytes: z.number(),
+  resultBytes: z.number(),
+  error: z.string().nullable(),
+});
+export type CallItem = z.infer<typeof CallItemSchema>;
+
+export const PageSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next: z.number().nullable() });
+
+/** Every error answer of the API. */
+export const ApiErrorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+export type ApiError = z.infer<typeof ApiErrorSchema>;
+
+/** Server-Sent Events on GET /api/events (`event:` is the type, `data:` the JSON). */
+export const HubEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('endpoint'), endpoint: EndpointViewSchema }),
+  z.object({ type: z.literal('endpoint-removed'), id: z.string() }),
+  z.object({ type: z.literal('server'), server: ServerViewSchema }),
+  z.object({ type: z.literal('tools') }),
+  z.object({ type: z.literal('call'), call: CallItemSchema.omit({ id: true }) }),
+]);
+export type HubEvent = z.infer<typeof HubEventSchema>;
+
+/** GET /api/session: whether this client may act, and whether a login is needed at all. */
+export const SessionInfoSchema = z.object({ authRequired: z.boolean(), authenticated: z.boolean() });
+export type SessionInfo = z.infer<typeof SessionInfoSchema>;
