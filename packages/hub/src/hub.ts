@@ -1,5 +1,5 @@
 import { wsSocketFactory } from '@tether/link/node';
-import type { LinkOptions } from '@tether/link';
+import type { LinkOptions, Transition } from '@tether/link';
 import { buildCatalog, catalogFor } from './catalog/catalog.js';
 import type { CatalogEntry } from './catalog/catalog.js';
 import { diffConfig } from './config/index.js';
@@ -12,7 +12,10 @@ import type { Lease, Ownership } from './coord/ownership.js';
 import { StatusMirror } from './monitor/mirror.js';
 import { Notifier } from './notify/index.js';
 import type { MonitorSettings } from './config/types.js';
-import type { Store } from './store/types.js';
+import type { Overlay, Store } from './store/types.js';
+import { effectiveConfig } from './definitions.js';
+import { EventEmitter } from 'node:events';
+import type { ToolCallEntry } from './store/types.js';
 import { Upstream } from './upstream/index.js';
 import type { CallOptions, ToolResult, UpstreamStatus } from './upstream/types.js';
 import { UpstreamError } from './upstream/types.js';
@@ -35,8 +38,34 @@ export interface HubOptions {
  * The hub on one node: upstream servers, the aggregated catalog, and one session per endpoint.
  * Composition happens here and nowhere else; each part only knows the ports it is given.
  */
-export class Hub {
+export type HubErrorCode = 'NOT_FOUND' | 'READ_ONLY' | 'CONFLICT' | 'NO_STORE';
+
+/** A person's request the hub cannot honour, with a code the API maps to a status. */
+export class HubError extends Error {
+  constructor(
+    readonly code: HubErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+/** What changed, for the event stream (the API turns names into views). */
+export interface HubEvents {
+  endpoint: [name: string];
+  transition: [name: string, transition: Transition];
+  'endpoint-removed': [name: string];
+  server: [name: string];
+  tools: [];
+  call: [entry: ToolCallEntry];
+}
+
+export class Hub extends EventEmitter<HubEvents> {
   private config: TetherConfig;
+  /** The file's configuration; `config` is it plus API entries and operator overlays. */
+  private fileConfig: TetherConfig;
+  private readonly overlays = new Map<string, Overlay>();
   private readonly upstreams = new Map<string, Upstream>();
   private readonly sessions = new Map<string, EndpointSession>();
   private catalog: CatalogEntry[] = [];
@@ -52,7 +81,9 @@ export class Hub {
     config: TetherConfig,
     private readonly options: HubOptions,
   ) {
+    super();
     this.config = config;
+    this.fileConfig = config;
     this.instance = options.instance ?? 'local';
     this.ownership = options.ownership ?? new LocalOwnership(this.instance);
     this.mirror = options.store && new StatusMirror(options.store, this.instance, options.logger);
@@ -89,7 +120,10 @@ export class Hub {
           'reset stale live status rows left by a previous run',
         );
       await this.provision();
+      for (const overlay of await store.overlays.list())
+        this.overlays.set(overlay.endpointId, overlay);
     }
+    this.config = await this.effective();
     await Promise.all(this.config.servers.map((server) => this.startUpstream(server)));
     this.rebuild();
     for (const endpoint of this.config.endpoints) this.startSession(endpoint);
@@ -116,12 +150,31 @@ export class Hub {
     await this.mirror?.flush();
   }
 
-  /** Applies a new configuration, restarting only what changed. */
-  async apply(next: TetherConfig): Promise<void> {
-    const diff = diffConfig(this.config, next);
-    this.config = next;
+  /** Applies a new configuration file, restarting only what changed. */
+  async apply(file: TetherConfig): Promise<void> {
+    this.fileConfig = file;
     // Rows first: status and timeline rows belong to an endpoint row (and go with it).
     if (this.options.store) await this.provision();
+    await this.reconcile();
+  }
+
+  /** Brings what runs in line with the file, the API's entries and the overlays. */
+  async reconcile(): Promise<void> {
+    await this.applyEffective(await this.effective());
+  }
+
+  private async effective(): Promise<TetherConfig> {
+    const store = this.options.store;
+    const [endpoints, servers] = store
+      ? await Promise.all([store.endpoints.list(), store.servers.list()])
+      : [[], []];
+    return effectiveConfig(this.fileConfig, endpoints, servers, this.overlays);
+  }
+
+  private async applyEffective(next: TetherConfig): Promise<void> {
+    const diff = diffConfig(this.config, next);
+    this.config = next;
+    for (const name of diff.endpoints.removed) this.emit('endpoint-removed', name);
     const byName = <T extends { name: string }>(list: T[], name: string) =>
       list.find((x) => x.name === name)!;
     for (const name of [...diff.servers.removed, ...diff.servers.changed]) {
@@ -177,7 +230,196 @@ export class Hub {
     const entry = this.catalog.find((e) => e.name === name);
     if (!entry)
       return Promise.reject(new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `Unknown tool: ${name}`));
-    return this.invoke(entry, args, { timeoutMs: this.config.hub.callTimeoutMs, ...options });
+    const started = Date.now();
+    // Calls from the API and the CLI go into the same log as the endpoints' calls.
+    const record = (
+      outcome: ToolCallEntry['outcome'],
+      result: ToolResult | undefined,
+      error: string | null,
+    ) => {
+      const call: ToolCallEntry = {
+        endpointId: null,
+        tool: entry.name,
+        server: entry.server,
+        at: started,
+        durationMs: Date.now() - started,
+        outcome,
+        argsBytes: args ? Buffer.byteLength(JSON.stringify(args)) : 0,
+        resultBytes: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
+        error,
+      };
+      this.mirror?.toolCall(call);
+      this.emit('call', call);
+    };
+    return this.invoke(entry, args, { timeoutMs: this.config.hub.callTimeoutMs, ...options }).then(
+      (result) => {
+        record(result.isError ? 'error' : 'ok', result, null);
+        return result;
+      },
+      (error: unknown) => {
+        const code = error instanceof UpstreamError ? error.code : '';
+        record(
+          code === 'UPSTREAM_TIMEOUT'
+            ? 'timeout'
+            : code === 'UPSTREAM_CANCELLED'
+              ? 'cancelled'
+              : 'error',
+          undefined,
+          (error as Error).message,
+        );
+        throw error;
+      },
+    );
+  }
+
+  /** The endpoint definitions in force (file, API), with where each came from. */
+  definitions(): EndpointConfig[] {
+    return this.config.endpoints;
+  }
+
+  serverDefinitions(): ServerConfig[] {
+    return this.config.servers;
+  }
+
+  /** Servers defined in the configuration file (read-only through the API). */
+  fileServerNames(): Set<string> {
+    return new Set(this.fileConfig.servers.map((s) => s.name));
+  }
+
+  /** A person switches an endpoint on or off: an overlay, allowed on provisioned endpoints too. */
+  async setEnabled(name: string, enabled: boolean): Promise<void> {
+    this.known(name);
+    await this.putOverlay(name, (o) => ({ ...o, disabled: !enabled }));
+  }
+
+  /** A person switches one tool on or off for one endpoint. */
+  async setTool(name: string, tool: string, enabled: boolean): Promise<void> {
+    this.known(name);
+    await this.putOverlay(name, (o) => ({
+      ...o,
+      disabledTools: enabled
+        ? o.disabledTools.filter((t) => t !== tool)
+        : [...new Set([...o.disabledTools, tool])],
+    }));
+  }
+
+  /** Every tool the endpoint could get (its servers and globs), and whether it is switched on. */
+  endpointTools(name: string): Array<{ name: string; server: string; enabled: boolean }> {
+    const endpoint = this.known(name);
+    const off = new Set(this.overlays.get(name)?.disabledTools ?? []);
+    const base = {
+      ...endpoint,
+      tools: {
+        include: endpoint.tools.include,
+        exclude: endpoint.tools.exclude.filter((t) => !off.has(t)),
+      },
+    };
+    return catalogFor(this.catalog, base).map((e) => ({
+      name: e.name,
+      server: e.server,
+      enabled: !off.has(e.name),
+    }));
+  }
+
+  async saveEndpoint(
+    row: {
+      name: string;
+      url: string;
+      enabled: boolean;
+      tools: { include: string[]; exclude: string[] };
+      servers: string[] | null;
+    },
+    creating: boolean,
+  ): Promise<void> {
+    const store = this.requireStore();
+    const existing = this.config.endpoints.find((e) => e.name === row.name);
+    if (creating && existing)
+      throw new HubError('CONFLICT', `an endpoint named ${row.name} exists`);
+    if (!creating && !existing) throw new HubError('NOT_FOUND', `no endpoint ${row.name}`);
+    if (existing && existing.source !== 'api')
+      throw new HubError(
+        'READ_ONLY',
+        `${row.name} comes from the ${existing.source === 'env' ? 'MCP_ENDPOINT variable' : 'configuration file'}; edit it there`,
+      );
+    for (const server of row.servers ?? []) {
+      if (!this.config.servers.some((s) => s.name === server))
+        throw new HubError('NOT_FOUND', `no server ${server}`);
+    }
+    await store.endpoints.put({ id: row.name, source: 'api', overrides: {}, ...row });
+    await this.reconcile();
+  }
+
+  async deleteEndpoint(name: string): Promise<void> {
+    const store = this.requireStore();
+    const existing = this.known(name);
+    if (existing.source !== 'api')
+      throw new HubError('READ_ONLY', `${name} comes from the configuration; remove it there`);
+    await store.endpoints.remove(name);
+    await store.overlays.remove(name);
+    this.overlays.delete(name);
+    await this.reconcile();
+  }
+
+  async saveServer(config: ServerConfig, creating: boolean): Promise<void> {
+    const store = this.requireStore();
+    const existing = this.config.servers.find((s) => s.name === config.name);
+    if (creating && existing)
+      throw new HubError('CONFLICT', `a server named ${config.name} exists`);
+    if (!creating && !existing) throw new HubError('NOT_FOUND', `no server ${config.name}`);
+    if (existing && this.fileConfig.servers.some((s) => s.name === config.name)) {
+      throw new HubError(
+        'READ_ONLY',
+        `${config.name} comes from the configuration file; edit it there`,
+      );
+    }
+    const { name, enabled, ...rest } = config;
+    await store.servers.put({
+      id: name,
+      name,
+      enabled,
+      source: 'api',
+      config: rest as Record<string, unknown>,
+    });
+    await this.reconcile();
+  }
+
+  async deleteServer(name: string): Promise<void> {
+    const store = this.requireStore();
+    if (!this.config.servers.some((s) => s.name === name))
+      throw new HubError('NOT_FOUND', `no server ${name}`);
+    if (this.fileConfig.servers.some((s) => s.name === name))
+      throw new HubError('READ_ONLY', `${name} comes from the configuration file; remove it there`);
+    await store.servers.remove(name);
+    await this.reconcile();
+  }
+
+  private known(name: string): EndpointConfig {
+    const endpoint = this.config.endpoints.find((e) => e.name === name);
+    if (!endpoint) throw new HubError('NOT_FOUND', `no endpoint ${name}`);
+    return endpoint;
+  }
+
+  private requireStore(): Store {
+    if (!this.options.store) throw new HubError('NO_STORE', 'this hub runs without a store');
+    return this.options.store;
+  }
+
+  private async putOverlay(
+    name: string,
+    change: (o: Omit<Overlay, 'updatedAt'>) => Omit<Overlay, 'updatedAt'>,
+  ): Promise<void> {
+    const current = this.overlays.get(name) ?? {
+      endpointId: name,
+      disabled: false,
+      disabledTools: [],
+      updatedAt: 0,
+    };
+    const next = change(current);
+    const stored = this.options.store
+      ? await this.options.store.overlays.put(next)
+      : { ...next, updatedAt: Date.now() };
+    this.overlays.set(name, stored);
+    await this.reconcile();
   }
 
   /** Asks an endpoint to reconnect at once (a person's "retry now"). */
@@ -211,6 +453,7 @@ export class Hub {
     upstream.on('tools', () => this.rebuild());
     upstream.on('state', (status) => {
       this.notifier.serverState(config.name, status.state, status);
+      this.emit('server', config.name);
       this.rebuild();
     });
     await upstream.start();
@@ -237,8 +480,13 @@ export class Hub {
             config.enabled ? status.state : 'disabled',
             status,
           );
+          this.emit('transition', config.name, t);
+          this.emit('endpoint', config.name);
         },
-        call: (entry) => this.mirror?.toolCall(entry),
+        call: (entry) => {
+          this.mirror?.toolCall(entry);
+          this.emit('call', entry);
+        },
       },
       ...(this.options.version ? { version: this.options.version } : {}),
     });
@@ -255,7 +503,7 @@ export class Hub {
   private async provision(): Promise<void> {
     const store = this.options.store!;
     await store.endpoints.provision(
-      this.config.endpoints.map((e) => ({
+      this.fileConfig.endpoints.map((e) => ({
         id: e.name,
         name: e.name,
         url: e.url,
@@ -266,7 +514,7 @@ export class Hub {
       })),
     );
     await store.servers.provision(
-      this.config.servers.map((s) => {
+      this.fileConfig.servers.map((s) => {
         const { name, enabled, ...rest } = s;
         return { id: name, name, enabled, config: rest as Record<string, unknown> };
       }),
@@ -332,6 +580,7 @@ export class Hub {
         }),
     );
     for (const session of this.sessions.values()) session.toolsChanged();
+    this.emit('tools');
   }
 }
 

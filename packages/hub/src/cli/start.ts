@@ -8,6 +8,7 @@ import type { Demo } from '../demo/demo.js';
 import { Hub } from '../hub.js';
 import { createApi } from '../http/api.js';
 import { listen } from '../http/server.js';
+import { Auth, isLoopback } from '../http/auth.js';
 import type { RunningServer } from '../http/server.js';
 import { createLogger } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
@@ -67,7 +68,8 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
   await store.migrate();
   const hub = new Hub(config, { logger, store, instance });
   await hub.start();
-  const api = await listen(createApi(hub, instance), config.hub.host, config.hub.port);
+  const auth = new Auth({ token: adminToken(config.hub.host, env, logger) });
+  const api = await listen(createApi(hub, { auth }), config.hub.host, config.hub.port);
   logger.info({ url: api.url }, `API listening on ${api.url}`);
 
   const file = config.file;
@@ -147,4 +149,19 @@ export async function runStart(options: StartOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/**
+ * The admin token: TETHER_ADMIN_TOKEN when set (then required even on loopback). Bound beyond
+ * loopback without one, a token is generated and shown once, so the hub never listens on a
+ * network with no login.
+ */
+function adminToken(host: string, env: NodeJS.ProcessEnv, logger: Logger): string | undefined {
+  if (env.TETHER_ADMIN_TOKEN) return env.TETHER_ADMIN_TOKEN;
+  if (isLoopback(host)) return undefined;
+  const token = randomBytes(24).toString('base64url');
+  logger.warn(
+    `bound to ${host}: the API and dashboard need the admin token ${token} (set TETHER_ADMIN_TOKEN to choose one)`,
+  );
+  return token;
 }

@@ -50,7 +50,7 @@ export interface EndpointConfig {
   /** Overrides of the hub's monitor settings for this endpoint. */
   monitor?: Partial<MonitorSettings>;
   /** Where it came from: the file, or the MCP_ENDPOINT environment variable. */
-  source: 'file' | 'env';
+  source: 'file' | 'env' | 'api';
 }
 
 interface ServerCommon {

@@ -1,103 +1,178 @@
 import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { streamSSE } from 'hono/streaming';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { z } from 'zod';
+import { EndpointInputSchema, ServerInputSchema } from '@tether/protocol';
+import type { HubEvent } from '@tether/protocol';
+import type { ServerConfig } from '../config/types.js';
 import type { Hub } from '../hub.js';
-import { UpstreamError } from '../upstream/types.js';
+import { Auth, sameOriginWrites } from './auth.js';
+import { answerError, body, failure } from './errors.js';
+import { createMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { dashboardFiles } from './static.js';
+import { callItem, endpointViews, serverViews } from './views.js';
+
+export interface ApiOptions {
+  auth?: Auth;
+  /** Where the dashboard's build is; default packages/dashboard/dist. */
+  dashboardDir?: string;
+}
 
 const CallBody = z.object({
   name: z.string().min(1),
   arguments: z.record(z.string(), z.unknown()).optional(),
 });
-
-/** `?before=&limit=` for paged reads; bad values fall back to the defaults. */
-function pageQuery(
-  before: string | undefined,
-  limit: string | undefined,
-): { before?: number; limit?: number } {
-  const b = Number(before);
-  const l = Number(limit);
-  return {
-    ...(before !== undefined && Number.isInteger(b) && b > 0 ? { before: b } : {}),
-    ...(limit !== undefined && Number.isInteger(l) && l > 0 ? { limit: Math.min(l, 500) } : {}),
-  };
-}
-
-/** One error shape for every route: `{ error: { code, message } }`. */
-function failure(code: string, message: string) {
-  return { error: { code, message } };
-}
+const LoginBody = z.object({ token: z.string() });
+const ToggleBody = z.object({ enabled: z.boolean() });
 
 /**
- * The minimal API the CLI needs (the dashboard issue completes it). Reads are cheap snapshots
- * of the supervisors' own state: there is no second copy to drift.
+ * The HTTP API. Reads are snapshots of the supervisors' own state — there is no second copy to
+ * drift — and every change goes through the hub, which reconciles what runs.
  */
-export function createApi(hub: Hub, instance: string = hub.instance): Hono {
+export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
   const app = new Hono();
+  const auth = options.auth ?? new Auth({ token: undefined });
+  const files = dashboardFiles(options.dashboardDir);
+  const metrics = createMetrics(hub);
+
+  app.use('*', sameOriginWrites());
+  app.onError((error, c) => answerError(c, error));
+  app.notFound((c) => failure(c, 404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
-
-  // Ready when the hub has started and its store (if any) answers.
   app.get('/readyz', async (c) => {
-    if (!hub.running) return c.json(failure('NOT_READY', 'the hub is starting or stopping'), 503);
+    if (!hub.running) return failure(c, 503, 'NOT_READY', 'the hub is starting or stopping');
     try {
       await hub.store?.status.list();
     } catch (error) {
-      return c.json(failure('STORE_UNAVAILABLE', (error as Error).message), 503);
+      return failure(c, 503, 'STORE_UNAVAILABLE', (error as Error).message);
     }
     return c.json({ ok: true, endpoints: hub.endpoints().length });
   });
+  app.get('/api/openapi.json', (c) => c.json(openApiDocument()));
 
+  app.get('/api/session', (c) =>
+    c.json({ authRequired: auth.required, authenticated: auth.authenticated(c) }),
+  );
+  app.post('/api/login', async (c) => {
+    const input = await body(c, LoginBody);
+    if (input instanceof Response) return input;
+    const client = clientAddress(c);
+    const outcome = auth.login(client, input.token);
+    if (outcome === 'limited') {
+      c.header('Retry-After', '60');
+      return failure(c, 429, 'TOO_MANY_ATTEMPTS', 'too many login attempts; wait a minute');
+    }
+    if (outcome === 'wrong') return failure(c, 401, 'UNAUTHORIZED', 'wrong token');
+    const cookie = auth.sessionCookie();
+    setCookie(c, cookie.name, cookie.value, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/',
+      maxAge: cookie.maxAgeSeconds,
+    });
+    return c.json({ ok: true });
+  });
+  app.post('/api/logout', (c) => {
+    deleteCookie(c, auth.cookieName, { path: '/' });
+    return c.json({ ok: true });
+  });
+
+  // Everything below needs the admin token when one is required.
+  app.use('/api/*', auth.guard());
+  app.use('/metrics', auth.guard());
+
+  app.get('/metrics', async (c) =>
+    c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
+  );
+
+  app.get('/api/endpoints', (c) => c.json(endpointViews(hub)));
+  app.get('/api/endpoints/:id', (c) => {
+    const view = endpointViews(hub).find((e) => e.id === c.req.param('id'));
+    return view ? c.json(view) : failure(c, 404, 'NOT_FOUND', `no endpoint ${c.req.param('id')}`);
+  });
+  app.post('/api/endpoints', async (c) => {
+    const input = await body(c, EndpointInputSchema);
+    if (input instanceof Response) return input;
+    await hub.saveEndpoint(input, true);
+    return c.json(
+      endpointViews(hub).find((e) => e.id === input.name),
+      201,
+    );
+  });
+  app.put('/api/endpoints/:id', async (c) => {
+    const input = await body(c, EndpointInputSchema);
+    if (input instanceof Response) return input;
+    if (input.name !== c.req.param('id'))
+      return failure(c, 400, 'BAD_REQUEST', 'the name cannot change; create a new endpoint');
+    await hub.saveEndpoint(input, false);
+    return c.json(endpointViews(hub).find((e) => e.id === input.name));
+  });
+  app.delete('/api/endpoints/:id', async (c) => {
+    await hub.deleteEndpoint(c.req.param('id'));
+    return c.json({ ok: true });
+  });
+  app.post('/api/endpoints/:id/retry', (c) =>
+    hub.retry(c.req.param('id'))
+      ? c.json({ ok: true })
+      : failure(c, 404, 'NOT_FOUND', `no endpoint ${c.req.param('id')}`),
+  );
+  app.post('/api/endpoints/:id/enable', async (c) => {
+    await hub.setEnabled(c.req.param('id'), true);
+    return c.json({ ok: true });
+  });
+  app.post('/api/endpoints/:id/disable', async (c) => {
+    await hub.setEnabled(c.req.param('id'), false);
+    return c.json({ ok: true });
+  });
+  app.get('/api/endpoints/:id/tools', (c) => c.json(hub.endpointTools(c.req.param('id'))));
+  app.put('/api/endpoints/:id/tools/:tool', async (c) => {
+    const input = await body(c, ToggleBody);
+    if (input instanceof Response) return input;
+    await hub.setTool(c.req.param('id'), c.req.param('tool'), input.enabled);
+    return c.json(hub.endpointTools(c.req.param('id')));
+  });
   app.get('/api/endpoints/:id/health', (c) => {
     const endpoint = hub.endpoints().find((e) => e.name === c.req.param('id'));
     return endpoint
       ? c.json(endpoint.health)
-      : c.json(failure('NOT_FOUND', `no endpoint ${c.req.param('id')}`), 404);
+      : failure(c, 404, 'NOT_FOUND', `no endpoint ${c.req.param('id')}`);
   });
-
   app.get('/api/endpoints/:id/timeline', async (c) => {
     const store = hub.store;
-    if (!store) return c.json(failure('NO_STORE', 'this hub runs without a store'), 503);
-    const page = await store.timeline.page(
-      c.req.param('id'),
-      pageQuery(c.req.query('before'), c.req.query('limit')),
-    );
-    return c.json(page);
-  });
-
-  app.get('/api/calls', async (c) => {
-    const store = hub.store;
-    if (!store) return c.json(failure('NO_STORE', 'this hub runs without a store'), 503);
-    const endpointId = c.req.query('endpoint');
-    const tool = c.req.query('tool');
-    const page = await store.toolCalls.page({
-      ...pageQuery(c.req.query('before'), c.req.query('limit')),
-      ...(endpointId ? { endpointId } : {}),
-      ...(tool ? { tool } : {}),
+    if (!store) return failure(c, 503, 'NO_STORE', 'this hub runs without a store');
+    const page = await store.timeline.page(c.req.param('id'), pageQuery(c));
+    return c.json({
+      ...page,
+      items: page.items.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
     });
-    return c.json(page);
   });
 
-  app.get('/api/endpoints', (c) =>
-    c.json(
-      hub.endpoints().map((e) => ({
-        id: e.name,
-        name: e.name,
-        url: e.url,
-        enabled: e.enabled,
-        state: e.enabled ? e.state : 'disabled',
-        since: new Date(e.since).toISOString(),
-        lastClose: e.lastClose && { ...e.lastClose, at: new Date(e.lastClose.at).toISOString() },
-        lastError: e.lastError,
-        attempts: e.attempts,
-        nextRetryAt: e.nextRetryAt === null ? null : new Date(e.nextRetryAt).toISOString(),
-        health: e.health.score,
-        owner: instance,
-        tools: e.tools,
-        callsInFlight: e.callsInFlight,
-      })),
-    ),
-  );
-
-  app.get('/api/servers', (c) => c.json(hub.servers()));
+  app.get('/api/servers', (c) => c.json(serverViews(hub, hub.fileServerNames())));
+  app.post('/api/servers', async (c) => {
+    const input = await body(c, ServerInputSchema);
+    if (input instanceof Response) return input;
+    await hub.saveServer(input as ServerConfig, true);
+    return c.json(
+      serverViews(hub, hub.fileServerNames()).find((s) => s.id === input.name),
+      201,
+    );
+  });
+  app.put('/api/servers/:id', async (c) => {
+    const input = await body(c, ServerInputSchema);
+    if (input instanceof Response) return input;
+    if (input.name !== c.req.param('id'))
+      return failure(c, 400, 'BAD_REQUEST', 'the name cannot change; create a new server');
+    await hub.saveServer(input as ServerConfig, false);
+    return c.json(serverViews(hub, hub.fileServerNames()).find((s) => s.id === input.name));
+  });
+  app.delete('/api/servers/:id', async (c) => {
+    await hub.deleteServer(c.req.param('id'));
+    return c.json({ ok: true });
+  });
 
   app.get('/api/tools', (c) =>
     c.json(
@@ -111,52 +186,91 @@ export function createApi(hub: Hub, instance: string = hub.instance): Hono {
       })),
     ),
   );
-
   app.post('/api/tools/call', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return c.json(
-        failure('BAD_REQUEST', 'the body must be JSON: {"name": "...", "arguments": {...}}'),
-        400,
-      );
-    }
-    const parsed = CallBody.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return c.json(
-        failure('BAD_REQUEST', `${issue.path.join('.') || 'body'}: ${issue.message}`),
-        400,
-      );
-    }
+    const input = await body(c, CallBody);
+    if (input instanceof Response) return input;
     const started = Date.now();
-    try {
-      const result = await hub.callTool(parsed.data.name, parsed.data.arguments, {
-        signal: c.req.raw.signal,
-      });
-      return c.json({ result, ms: Date.now() - started });
-    } catch (error) {
-      if (error instanceof UpstreamError) {
-        const status =
-          error.code === 'UPSTREAM_UNKNOWN_TOOL'
-            ? 404
-            : error.code === 'UPSTREAM_TIMEOUT'
-              ? 504
-              : 502;
-        return c.json(failure(error.code, error.message), status);
-      }
-      return c.json(failure('INTERNAL', (error as Error).message), 500);
-    }
+    const result = await hub.callTool(input.name, input.arguments, { signal: c.req.raw.signal });
+    return c.json({ result, ms: Date.now() - started });
   });
 
-  app.post('/api/endpoints/:id/retry', (c) =>
-    hub.retry(c.req.param('id'))
-      ? c.json({ ok: true })
-      : c.json(failure('NOT_FOUND', `no endpoint ${c.req.param('id')}`), 404),
+  app.get('/api/calls', async (c) => {
+    const store = hub.store;
+    if (!store) return failure(c, 503, 'NO_STORE', 'this hub runs without a store');
+    const endpointId = c.req.query('endpoint');
+    const tool = c.req.query('tool');
+    const page = await store.toolCalls.page({
+      ...pageQuery(c),
+      ...(endpointId ? { endpointId } : {}),
+      ...(tool ? { tool } : {}),
+    });
+    return c.json({ ...page, items: page.items.map(callItem) });
+  });
+
+  // The event stream: every change as it happens, so a page shows it within a second.
+  app.get('/api/events', (c) =>
+    streamSSE(c, async (stream) => {
+      const send = (event: HubEvent) =>
+        void stream.writeSSE({ event: event.type, data: JSON.stringify(event) }).catch(() => {});
+      const onEndpoint = (name: string) => {
+        const endpoint = endpointViews(hub).find((e) => e.id === name);
+        if (endpoint) send({ type: 'endpoint', endpoint });
+      };
+      const onRemoved = (id: string) => send({ type: 'endpoint-removed', id });
+      const onServer = (name: string) => {
+        const server = serverViews(hub, hub.fileServerNames()).find((s) => s.id === name);
+        if (server) send({ type: 'server', server });
+      };
+      const onTools = () => send({ type: 'tools' });
+      const onCall = (entry: Parameters<typeof callItem>[0]) =>
+        send({ type: 'call', call: callItem(entry) });
+      hub.on('endpoint', onEndpoint);
+      hub.on('endpoint-removed', onRemoved);
+      hub.on('server', onServer);
+      hub.on('tools', onTools);
+      hub.on('call', onCall);
+      const keepalive = setInterval(
+        () => void stream.write(': keepalive\n\n').catch(() => {}),
+        15_000,
+      );
+      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      clearInterval(keepalive);
+      hub.off('endpoint', onEndpoint);
+      hub.off('endpoint-removed', onRemoved);
+      hub.off('server', onServer);
+      hub.off('tools', onTools);
+      hub.off('call', onCall);
+    }),
   );
 
-  app.notFound((c) => c.json(failure('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), 404));
-  app.onError((error, c) => c.json(failure('INTERNAL', error.message), 500));
+  // The dashboard: its own files, public (the page asks for a login when one is needed).
+  app.get('*', (c) => {
+    const file =
+      files.get(c.req.path === '/' ? '/index.html' : c.req.path) ??
+      (c.req.path.startsWith('/api/') ? undefined : files.get('/index.html'));
+    if (!file) return failure(c, 404, 'NOT_FOUND', `no route GET ${c.req.path}`);
+    return c.body(new Uint8Array(file.body), 200, {
+      'content-type': file.type,
+      'cache-control': 'no-cache',
+    });
+  });
+
   return app;
+}
+
+function pageQuery(c: Context): { before?: number; limit?: number } {
+  const before = Number(c.req.query('before'));
+  const limit = Number(c.req.query('limit'));
+  return {
+    ...(Number.isInteger(before) && before > 0 ? { before } : {}),
+    ...(Number.isInteger(limit) && limit > 0 ? { limit: Math.min(limit, 500) } : {}),
+  };
+}
+
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

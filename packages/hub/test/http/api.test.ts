@@ -1,17 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EndpointSimulator, fakeStdioServerParams } from '@tether/testkit';
+import { EndpointSimulator, fakeStdioServerParams, waitUntil } from '@tether/testkit';
 import { DEFAULT_HUB } from '../../src/config/index.js';
 import { Hub } from '../../src/hub.js';
+import { Auth } from '../../src/http/auth.js';
 import { createApi } from '../../src/http/api.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { openStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/types.js';
 
 let sim: EndpointSimulator;
 let hub: Hub;
+let store: Store;
 let app: ReturnType<typeof createApi>;
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.secret-part';
 
 beforeAll(async () => {
   sim = await EndpointSimulator.start();
+  store = await openStore({ file: ':memory:' });
+  await store.migrate();
   const { command, args } = fakeStdioServerParams();
   hub = new Hub(
     {
@@ -24,54 +30,94 @@ beforeAll(async () => {
           source: 'file',
         },
       ],
-      servers: [{ name: 'fake', type: 'stdio', command, args, env: {}, enabled: true }],
+      servers: [
+        {
+          name: 'fake',
+          type: 'stdio',
+          command,
+          args,
+          env: { API_KEY: 'very-secret-key' },
+          enabled: true,
+        },
+      ],
       hub: {
         ...DEFAULT_HUB,
         port: 0,
         callTimeoutMs: 5_000,
-        toolChangeDebounceMs: 100,
+        toolChangeDebounceMs: 50,
         earlyReplyMs: 0,
       },
       notifications: [],
     },
-    { logger: silentLogger() },
+    { logger: silentLogger(), store, instance: 'test-instance' },
   );
   await hub.start();
-  app = createApi(hub, 'test-instance');
+  app = createApi(hub);
   await sim.waitForReady({ token: TOKEN, timeoutMs: 10_000 });
 });
 
 afterAll(async () => {
   await hub.stop();
+  await store.close();
   await sim.close();
 });
 
-const json = async (path: string, init?: RequestInit) => {
-  const response = await app.request(path, init);
+type Json = Record<string, unknown> & Array<Record<string, unknown>>;
+async function json(path: string, init?: RequestInit, api = app) {
+  const response = await api.request(path, init);
+  const text = await response.text();
   return {
     status: response.status,
-    body: (await response.json()) as Record<string, unknown> & Array<Record<string, unknown>>,
+    body: (text ? JSON.parse(text) : undefined) as Json,
+    headers: response.headers,
   };
-};
+}
+const send = (method: string, payload: unknown): RequestInit => ({
+  method,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(payload),
+});
+const errorShape = (code: string) => ({
+  error: expect.objectContaining({ code, message: expect.any(String) }),
+});
 
-describe('HTTP API', () => {
-  it('answers /healthz', async () => {
-    expect(await json('/healthz')).toEqual({ status: 200, body: { ok: true } });
+describe('HTTP API: reading', () => {
+  it('answers /healthz and /readyz', async () => {
+    expect(await json('/healthz')).toMatchObject({ status: 200, body: { ok: true } });
+    expect(await json('/readyz')).toMatchObject({ status: 200, body: { ok: true, endpoints: 1 } });
   });
 
-  it('lists endpoints with their state, and never shows the token', async () => {
+  it('lists endpoints with their live state, and never shows the token', async () => {
     const { status, body } = await json('/api/endpoints');
     expect(status).toBe(200);
     expect(body[0]).toMatchObject({
       id: 'home',
-      name: 'home',
+      source: 'file',
       enabled: true,
       state: 'ready',
-      attempts: 1,
       owner: 'test-instance',
       lastClose: null,
+      health: expect.any(Number),
     });
     expect(JSON.stringify(body)).not.toContain('secret-part');
+    expect((await json('/api/endpoints/home')).body).toMatchObject({ id: 'home' });
+    expect(await json('/api/endpoints/nope')).toMatchObject({
+      status: 404,
+      body: errorShape('NOT_FOUND'),
+    });
+  });
+
+  it('lists servers with state and target, never their secrets', async () => {
+    const { body } = await json('/api/servers');
+    expect(body[0]).toMatchObject({
+      id: 'fake',
+      type: 'stdio',
+      source: 'file',
+      state: 'ready',
+      restarts: 0,
+      stderrTail: expect.any(Array),
+    });
+    expect(JSON.stringify(body)).not.toContain('very-secret-key');
   });
 
   it('lists tools with the endpoints that see them', async () => {
@@ -83,45 +129,265 @@ describe('HTTP API', () => {
     });
   });
 
-  it('calls a tool', async () => {
-    const { status, body } = await json('/api/tools/call', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'fake__add', arguments: { a: 20, b: 22 } }),
+  it('serves timeline, health and the call log', async () => {
+    await json('/api/tools/call', send('POST', { name: 'fake__echo', arguments: { text: 'x' } }));
+    await hub.flush();
+    const timeline = await json('/api/endpoints/home/timeline?limit=1');
+    expect(timeline.body).toMatchObject({
+      items: [{ to: expect.any(String), at: expect.any(String) }],
+      next: expect.any(Number),
     });
-    expect(status).toBe(200);
-    expect(body).toMatchObject({ result: { content: [{ type: 'text', text: '42' }] } });
+    expect((await json('/api/endpoints/home/health')).body).toMatchObject({
+      score: expect.any(Number),
+      uptime: expect.any(Number),
+    });
+    expect((await json('/api/calls?tool=fake__echo')).body).toMatchObject({
+      items: [{ tool: 'fake__echo', outcome: 'ok' }],
+    });
   });
 
-  it.each([
-    ['an unknown tool', { name: 'nope__x' }, 404, 'UPSTREAM_UNKNOWN_TOOL'],
-    ['a body without a name', { arguments: {} }, 400, 'BAD_REQUEST'],
-    ['arguments that are not an object', { name: 'fake__add', arguments: [1] }, 400, 'BAD_REQUEST'],
-  ])('answers %s with one error shape', async (_label, payload, status, code) => {
-    const response = await json('/api/tools/call', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
-    });
-    expect(response.status).toBe(status);
-    expect(response.body).toEqual({ error: { code, message: expect.any(String) } });
+  it('publishes an OpenAPI document of every route', async () => {
+    const { body } = await json('/api/openapi.json');
+    const paths = Object.keys((body as unknown as { paths: object }).paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/endpoints',
+        '/api/endpoints/{id}/tools/{tool}',
+        '/api/servers/{id}',
+        '/api/events',
+        '/api/calls',
+      ]),
+    );
   });
 
-  it('answers a body that is not JSON, and an unknown route, with the same shape', async () => {
+  it('streams state changes as Server-Sent Events', async () => {
+    const response = await app.request('/api/events');
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    void json('/api/endpoints/home/retry', { method: 'POST' });
+    sim.closeSockets({ code: 4004, reason: 'Internal server error' });
+    await waitUntil(
+      async () => {
+        const { value } = await reader.read();
+        text += decoder.decode(value);
+        return text.includes('"state":"backoff"') || text.includes('"state":"connecting"');
+      },
+      { timeoutMs: 5_000, what: 'an endpoint event' },
+    );
+    await reader.cancel();
+    expect(text).toMatch(/event: endpoint\ndata: \{"type":"endpoint"/);
+    await sim.waitForReady({ token: TOKEN, count: 2, timeoutMs: 5_000 });
+  });
+});
+
+describe('HTTP API: changing things', () => {
+  it('creates, changes and deletes an endpoint through the API', async () => {
+    const created = await json(
+      '/api/endpoints',
+      send('POST', { name: 'kitchen', url: sim.url('kitchen-token') }),
+    );
+    expect(created).toMatchObject({ status: 201, body: { id: 'kitchen', source: 'api' } });
+    await sim.waitForReady({ token: 'kitchen-token', timeoutMs: 5_000 });
+    const changed = await json(
+      '/api/endpoints/kitchen',
+      send('PUT', {
+        name: 'kitchen',
+        url: sim.url('kitchen-token'),
+        tools: { include: ['fake__echo'] },
+      }),
+    );
+    expect(changed.status).toBe(200);
+    const again = await sim.waitForReady({ token: 'kitchen-token', count: 2, timeoutMs: 5_000 });
+    expect(again.tools.map((t) => t.name)).toEqual(['fake__echo']);
+    expect(await json('/api/endpoints/kitchen', { method: 'DELETE' })).toMatchObject({
+      status: 200,
+    });
+    await sim.waitFor(() => sim.accounting('kitchen-token').openNow === 0);
+    expect((await json('/api/endpoints')).body.map((e) => e.id)).toEqual(['home']);
+  });
+
+  it('keeps provisioned endpoints and servers read-only', async () => {
     expect(
-      (await json('/api/tools/call', { method: 'POST', body: 'not json' })).body,
-    ).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+      await json('/api/endpoints/home', send('PUT', { name: 'home', url: 'ws://x/' })),
+    ).toMatchObject({ status: 409, body: errorShape('READ_ONLY') });
+    expect(await json('/api/endpoints/home', { method: 'DELETE' })).toMatchObject({
+      status: 409,
+      body: errorShape('READ_ONLY'),
+    });
+    expect(await json('/api/servers/fake', { method: 'DELETE' })).toMatchObject({
+      status: 409,
+      body: errorShape('READ_ONLY'),
+    });
+    expect(
+      await json('/api/endpoints', send('POST', { name: 'home', url: 'ws://x/' })),
+    ).toMatchObject({ status: 409, body: errorShape('CONFLICT') });
+  });
+
+  it('adds and removes a server through the API; its tools come and go', async () => {
+    const { command, args } = fakeStdioServerParams();
+    expect(
+      await json('/api/servers', send('POST', { name: 'extra', type: 'stdio', command, args })),
+    ).toMatchObject({ status: 201, body: { id: 'extra', source: 'api' } });
+    await waitUntil(
+      async () => (await json('/api/tools')).body.some((t) => t.name === 'extra__echo'),
+      { timeoutMs: 10_000, what: 'the new tools' },
+    );
+    expect(await json('/api/servers/extra', { method: 'DELETE' })).toMatchObject({ status: 200 });
+    await waitUntil(
+      async () => !(await json('/api/tools')).body.some((t) => t.name === 'extra__echo'),
+      { timeoutMs: 5_000, what: 'the tools to go' },
+    );
+  });
+
+  it('switches one tool off for one endpoint, and the endpoint sees the change', async () => {
+    const before = sim.accounting(TOKEN).handshakes;
+    const tools = await json(
+      '/api/endpoints/home/tools/fake__add',
+      send('PUT', { enabled: false }),
+    );
+    expect(tools.body.find((t) => t.name === 'fake__add')).toMatchObject({ enabled: false });
+    const ready = await sim.waitForReady({ token: TOKEN, count: before + 1, timeoutMs: 5_000 });
+    expect(ready.tools.map((t) => t.name)).not.toContain('fake__add');
+    await json('/api/endpoints/home/tools/fake__add', send('PUT', { enabled: true }));
+    const back = await sim.waitForReady({ token: TOKEN, count: before + 2, timeoutMs: 5_000 });
+    expect(back.tools.map((t) => t.name)).toContain('fake__add');
+  });
+
+  it('disables and enables an endpoint, and retries it on request', async () => {
+    expect(await json('/api/endpoints/home/disable', { method: 'POST' })).toMatchObject({
+      status: 200,
+    });
+    await sim.waitFor(() => sim.accounting(TOKEN).openNow === 0);
+    expect((await json('/api/endpoints/home')).body).toMatchObject({
+      enabled: false,
+      state: 'disabled',
+    });
+    const handshakes = sim.accounting(TOKEN).handshakes;
+    expect(await json('/api/endpoints/home/enable', { method: 'POST' })).toMatchObject({
+      status: 200,
+    });
+    await sim.waitForReady({ token: TOKEN, count: handshakes + 1, timeoutMs: 5_000 });
+    expect(await json('/api/endpoints/nope/retry', { method: 'POST' })).toMatchObject({
+      status: 404,
+      body: errorShape('NOT_FOUND'),
+    });
+  });
+
+  it('calls a tool, and answers bad calls with one error shape', async () => {
+    expect(
+      (
+        await json(
+          '/api/tools/call',
+          send('POST', { name: 'fake__add', arguments: { a: 20, b: 22 } }),
+        )
+      ).body,
+    ).toMatchObject({
+      result: { content: [{ type: 'text', text: '42' }] },
+    });
+    expect(await json('/api/tools/call', send('POST', { name: 'nope__x' }))).toMatchObject({
+      status: 404,
+      body: errorShape('UPSTREAM_UNKNOWN_TOOL'),
+    });
+    expect(await json('/api/tools/call', send('POST', { arguments: {} }))).toMatchObject({
+      status: 400,
+      body: errorShape('BAD_REQUEST'),
+    });
+    expect(await json('/api/tools/call', { method: 'POST', body: 'not json' })).toMatchObject({
+      status: 400,
+      body: errorShape('BAD_REQUEST'),
+    });
+    expect(
+      await json('/api/endpoints', send('POST', { name: 'bad name!', url: 'http://x' })),
+    ).toMatchObject({
+      status: 400,
+      body: {
+        error: {
+          code: 'BAD_REQUEST',
+          message: expect.stringMatching(/name: .*url: must be a ws/s),
+        },
+      },
+    });
     expect(await json('/api/nothing')).toMatchObject({
       status: 404,
-      body: { error: { code: 'NOT_FOUND' } },
+      body: errorShape('NOT_FOUND'),
     });
   });
 
-  it('retries an endpoint on request, and says so when there is none', async () => {
-    expect(await json('/api/endpoints/home/retry', { method: 'POST' })).toEqual({
-      status: 200,
-      body: { ok: true },
+  it('refuses state changes from another origin (strict CORS), and sends no CORS headers', async () => {
+    const response = await json('/api/endpoints/home/retry', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', host: 'localhost' },
     });
-    expect((await json('/api/endpoints/none/retry', { method: 'POST' })).status).toBe(404);
+    expect(response).toMatchObject({ status: 403, body: errorShape('FORBIDDEN_ORIGIN') });
+    expect(
+      (
+        await app.request('/api/endpoints', { headers: { origin: 'https://evil.example' } })
+      ).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+  });
+
+  it('serves Prometheus metrics', async () => {
+    const text = await (await app.request('/metrics')).text();
+    expect(text).toMatch(/tether_endpoint_state\{endpoint="home",state="ready"\} 1/);
+    expect(text).toMatch(/tether_tool_call_seconds_count\{outcome="ok"\} \d+/);
+    expect(text).toMatch(/tether_upstream_restarts\{server="fake"\} 0/);
+  });
+});
+
+describe('HTTP API with an admin token', () => {
+  const secured = () => createApi(hub, { auth: new Auth({ token: 'admin-token-123' }) });
+
+  it('refuses the API without the token, and lets health checks through', async () => {
+    const api = secured();
+    expect(await json('/api/endpoints', undefined, api)).toMatchObject({
+      status: 401,
+      body: errorShape('UNAUTHORIZED'),
+    });
+    expect(await json('/metrics', undefined, api)).toMatchObject({ status: 401 });
+    expect((await json('/healthz', undefined, api)).status).toBe(200);
+    expect((await json('/api/session', undefined, api)).body).toEqual({
+      authRequired: true,
+      authenticated: false,
+    });
+  });
+
+  it('accepts a Bearer token', async () => {
+    const api = secured();
+    expect(
+      (await json('/api/endpoints', { headers: { authorization: 'Bearer admin-token-123' } }, api))
+        .status,
+    ).toBe(200);
+    expect(
+      (await json('/api/endpoints', { headers: { authorization: 'Bearer wrong' } }, api)).status,
+    ).toBe(401);
+  });
+
+  it('logs in with the token for an HttpOnly session cookie', async () => {
+    const api = secured();
+    const login = await api.request('/api/login', send('POST', { token: 'admin-token-123' }));
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/tether_session=.*HttpOnly.*SameSite=Strict/i);
+    const session = cookie.split(';')[0]!;
+    expect((await json('/api/endpoints', { headers: { cookie: session } }, api)).status).toBe(200);
+    expect(
+      (
+        await json(
+          '/api/endpoints',
+          { headers: { cookie: 'tether_session=9999999999999.forged' } },
+          api,
+        )
+      ).status,
+    ).toBe(401);
+  });
+
+  it('rate-limits login attempts', async () => {
+    const api = secured();
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++)
+      statuses.push((await api.request('/api/login', send('POST', { token: 'guess' }))).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
   });
 });

@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import {
+  ApiErrorSchema,
+  CallItemSchema,
+  EndpointInputSchema,
+  EndpointToolSchema,
+  EndpointViewSchema,
+  ServerInputSchema,
+  ServerViewSchema,
+  SessionInfoSchema,
+  TimelineItemSchema,
+  ToolViewSchema,
+} from '@tether/protocol';
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+interface Route {
+  method: Method;
+  path: string;
+  summary: string;
+  body?: z.ZodType;
+  response?: z.ZodType;
+}
+
+const ok = z.object({ ok: z.literal(true) });
+const page = (item: z.ZodType) => z.object({ items: z.array(item), next: z.number().nullable() });
+
+/** Every route, with the same zod schemas the hub validates with and the dashboard reads with. */
+const ROUTES: Route[] = [
+  { method: 'get', path: '/healthz', summary: 'The process is alive', response: ok },
+  { method: 'get', path: '/readyz', summary: 'The hub is serving and its store answers' },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics' },
+  {
+    method: 'get',
+    path: '/api/session',
+    summary: 'Whether a login is needed, and whether this client has one',
+    response: SessionInfoSchema,
+  },
+  {
+    method: 'post',
+    path: '/api/login',
+    summary: 'Exchange the admin token for a session cookie',
+    body: z.object({ token: z.string() }),
+    response: ok,
+  },
+  { method: 'post', path: '/api/logout', summary: 'End the session', response: ok },
+  {
+    method: 'get',
+    path: '/api/endpoints',
+    summary: 'Every endpoint with its live state',
+    response: z.array(EndpointViewSchema),
+  },
+  {
+    method: 'post',
+    path: '/api/endpoints',
+    summary: 'Create an endpoint',
+    body: EndpointInputSchema,
+    response: EndpointViewSchema,
+  },
+  {
+    method: 'get',
+    path: '/api/endpoints/{id}',
+    summary: 'One endpoint',
+    response: EndpointViewSchema,
+  },
+  {
+    method: 'put',
+    path: '/api/endpoints/{id}',
+    summary: 'Change an endpoint created through the API',
+    body: EndpointInputSchema,
+    response: EndpointViewSchema,
+  },
+  {
+    method: 'delete',
+    path: '/api/endpoints/{id}',
+    summary: 'Delete an endpoint created through the API',
+    response: ok,
+  },
+  { method: 'post', path: '/api/endpoints/{id}/retry', summary: 'Reconnect now', response: ok },
+  { method: 'post', path: '/api/endpoints/{id}/enable', summary: 'Switch on', response: ok },
+  { method: 'post', path: '/api/endpoints/{id}/disable', summary: 'Switch off', response: ok },
+  {
+    method: 'get',
+    path: '/api/endpoints/{id}/tools',
+    summary: 'Tools this endpoint could get, and which it does',
+    response: z.array(EndpointToolSchema),
+  },
+  {
+    method: 'put',
+    path: '/api/endpoints/{id}/tools/{tool}',
+    summary: 'Switch one tool on or off for this endpoint',
+    body: z.object({ enabled: z.boolean() }),
+    response: z.array(EndpointToolSchema),
+  },
+  {
+    method: 'get',
+    path: '/api/endpoints/{id}/timeline',
+    summary: 'State changes, newest first (?before=&limit=)',
+    response: page(TimelineItemSchema),
+  },
+  { method: 'get', path: '/api/endpoints/{id}/health', summary: 'Health score and its parts' },
+  {
+    method: 'get',
+    path: '/api/servers',
+    summary: 'Upstream MCP servers with their state',
+    response: z.array(ServerViewSchema),
+  },
+  {
+    method: 'post',
+    path: '/api/servers',
+    summary: 'Add a server',
+    body: ServerInputSchema,
+    response: ServerViewSchema,
+  },
+  {
+    method: 'put',
+    path: '/api/servers/{id}',
+    summary: 'Change a server added through the API',
+    body: ServerInputSchema,
+    response: ServerViewSchema,
+  },
+  {
+    method: 'delete',
+    path: '/api/servers/{id}',
+    summary: 'Remove a server added through the API',
+    response: ok,
+  },
+  {
+    method: 'get',
+    path: '/api/tools',
+    summary: 'Every tool served, and the endpoints that see it',
+    response: z.array(ToolViewSchema),
+  },
+  {
+    method: 'post',
+    path: '/api/tools/call',
+    summary: 'Call a tool',
+    body: z.object({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() }),
+  },
+  {
+    method: 'get',
+    path: '/api/calls',
+    summary: 'The tool-call log, newest first (?endpoint=&tool=&before=&limit=)',
+    response: page(CallItemSchema),
+  },
+  {
+    method: 'get',
+    path: '/api/events',
+    summary: 'Server-Sent Events: endpoint, endpoint-removed, server, tools, call',
+  },
+  { method: 'get', path: '/api/openapi.json', summary: 'This document' },
+];
+
+export function openApiDocument(): Record<string, unknown> {
+  const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    const parameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    (paths[route.path] ??= {})[route.method] = {
+      summary: route.summary,
+      ...(parameters.length ? { parameters } : {}),
+      ...(route.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: schema(route.body) } },
+            },
+          }
+        : {}),
+      responses: {
+        '200': {
+          description: 'OK',
+          ...(route.response
+            ? { content: { 'application/json': { schema: schema(route.response) } } }
+            : {}),
+        },
+        default: {
+          description: 'An error',
+          content: { 'application/json': { schema: schema(ApiErrorSchema) } },
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Tether hub API', version: '0.1.0' },
+    components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer' } } },
+    security: [{ admin: [] }],
+    paths,
+  };
+}

@@ -1,0 +1,62 @@
+import type { CallItem, EndpointView, ServerView } from '@tether/protocol';
+import type { ServerConfig } from '../config/types.js';
+import type { Hub } from '../hub.js';
+import { maskHeaders, maskUrl } from '../log/redact.js';
+import type { ToolCallEntry } from '../store/types.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** One endpoint as the API and the dashboard show it: the supervisor's truth, URL masked. */
+export function endpointViews(hub: Hub): EndpointView[] {
+  const definitions = new Map(hub.definitions().map((d) => [d.name, d]));
+  return hub.endpoints().map((e) => ({
+    id: e.name,
+    name: e.name,
+    url: e.url,
+    enabled: e.enabled,
+    source: definitions.get(e.name)?.source ?? 'file',
+    state: e.enabled ? e.state : 'disabled',
+    since: iso(e.since),
+    lastClose: e.lastClose && { ...e.lastClose, at: iso(e.lastClose.at) },
+    lastError: e.lastError,
+    attempts: e.attempts,
+    nextRetryAt: e.nextRetryAt === null ? null : iso(e.nextRetryAt),
+    health: e.health.score,
+    owner: hub.instance,
+    tools: e.tools,
+    callsInFlight: e.callsInFlight,
+  }));
+}
+
+export function serverViews(hub: Hub, fileNames: ReadonlySet<string>): ServerView[] {
+  const running = new Map(hub.servers().map((s) => [s.name, s]));
+  return hub.serverDefinitions().map((config) => {
+    const status = running.get(config.name);
+    return {
+      id: config.name,
+      name: config.name,
+      type: config.type,
+      source: fileNames.has(config.name) ? 'file' : 'api',
+      enabled: config.enabled,
+      state: !config.enabled ? 'disabled' : (status?.state ?? 'stopped'),
+      since: status ? iso(status.since) : null,
+      tools: status?.tools ?? 0,
+      restarts: status?.restarts ?? 0,
+      lastError: status?.lastError ?? null,
+      stderrTail: status?.stderrTail ?? [],
+      target: target(config),
+      health: null,
+    };
+  });
+}
+
+/** What a server runs, safe to show: a command line, or a URL with its credentials masked. */
+export function target(config: ServerConfig): string {
+  if (config.type === 'stdio') return [config.command, ...config.args].join(' ');
+  const headers = Object.keys(maskHeaders(config.headers));
+  return `${maskUrl(config.url)}${headers.length ? ` (headers: ${headers.join(', ')})` : ''}`;
+}
+
+export function callItem(entry: ToolCallEntry & { id?: number }): CallItem | Omit<CallItem, 'id'> {
+  return { ...entry, at: iso(entry.at) } as CallItem;
+}
