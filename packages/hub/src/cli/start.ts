@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { openStore } from '../store/index.js';
+import { loadKey, openStore, withEncryptedSecrets } from '../store/index.js';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, watchConfig } from '../config/index.js';
 import type { Demo } from '../demo/demo.js';
@@ -61,10 +61,19 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
 
   const instance = `${(env.HOSTNAME ?? hostname()).slice(0, 24)}-${randomBytes(3).toString('hex')}`;
   // SQLite under TETHER_HOME (default ~/.tether) unless DATABASE_URL names PostgreSQL.
-  const store = await openStore({
+  const home = env.TETHER_HOME ?? join(homedir(), '.tether');
+  const raw = await openStore({
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
-    home: env.TETHER_HOME ?? join(homedir(), '.tether'),
+    home,
   });
+  // Endpoint URLs carry tokens, server configs carry credentials: encrypted before they are stored.
+  const store = withEncryptedSecrets(
+    raw,
+    loadKey({
+      ...(env.TETHER_SECRET ? { secret: env.TETHER_SECRET } : {}),
+      file: join(home, 'secret.key'),
+    }),
+  );
   await store.migrate();
   const hub = new Hub(config, { logger, store, instance });
   await hub.start();

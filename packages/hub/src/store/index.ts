@@ -26,3 +26,4 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   if (isPostgresUrl(databaseUrl)) return openPostgres({ databaseUrl, schema, now });
   return openSqlite({ file: options.file, home: options.home, now });
 }
+export { loadKey, seal, open as openSealed, withEncryptedSecrets } from './secrets.js';
