@@ -42,6 +42,9 @@ function withOverlay(endpoint: EndpointConfig, overlay: Overlay | undefined): En
   return {
     ...endpoint,
     enabled: endpoint.enabled && !overlay.disabled,
-    tools: { include: endpoint.tools.include, exclude: [...endpoint.tools.exclude, ...overlay.disabledTools] },
+    tools: {
+      include: endpoint.tools.include,
+      exclude: [...endpoint.tools.exclude, ...overlay.disabledTools],
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { wsSocketFactory } from '@tether/link/node';
 import type { LinkOptions, Transition } from '@tether/link';
-import { buildCatalog, catalogFor } from './catalog/catalog.js';
+import { buildCatalog, callRecord, catalogFor } from './catalog/catalog.js';
 import type { CatalogEntry } from './catalog/catalog.js';
 import { diffConfig } from './config/index.js';
 import type { EndpointConfig, ServerConfig, TetherConfig } from './config/types.js';
@@ -237,17 +237,7 @@ export class Hub extends EventEmitter<HubEvents> {
       result: ToolResult | undefined,
       error: string | null,
     ) => {
-      const call: ToolCallEntry = {
-        endpointId: null,
-        tool: entry.name,
-        server: entry.server,
-        at: started,
-        durationMs: Date.now() - started,
-        outcome,
-        argsBytes: args ? Buffer.byteLength(JSON.stringify(args)) : 0,
-        resultBytes: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
-        error,
-      };
+      const call = callRecord(null, entry, args, started, outcome, result, error);
       this.mirror?.toolCall(call);
       this.emit('call', call);
     };

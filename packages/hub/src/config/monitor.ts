@@ -1,3 +1,4 @@
+import { CHANNEL_KINDS } from '../notify/types.js';
 import { Fields } from './fields.js';
 import type { MonitorSettings, NotificationChannel } from './types.js';
 
@@ -27,15 +28,7 @@ export function readMonitor(f: Fields): Partial<MonitorSettings> {
   return out;
 }
 
-const KINDS: ReadonlyArray<NotificationChannel['kind']> = [
-  'generic',
-  'feishu',
-  'dingtalk',
-  'wecom',
-  'slack',
-  'discord',
-  'ntfy',
-];
+const KINDS: ReadonlyArray<NotificationChannel['kind']> = CHANNEL_KINDS;
 const EVENTS = ['endpoint.down', 'endpoint.parked', 'endpoint.recovered', 'server.crashloop'];
 
 /** The `notifications` array: webhook channels. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { Link } from '@tether/link';
 import type { LinkOptions, LinkStatus, Transition } from '@tether/link';
+import { callRecord } from '../catalog/catalog.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { EndpointConfig, HubSettings } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
@@ -326,17 +327,9 @@ export class EndpointSession {
     const firstText = result?.isError
       ? (result.content[0] as { text?: string } | undefined)?.text
       : undefined;
-    report.call({
-      endpointId: this.config.name,
-      tool: entry.name,
-      server: entry.server,
-      at: started,
-      durationMs: Date.now() - started,
-      outcome,
-      argsBytes: args ? Buffer.byteLength(JSON.stringify(args)) : 0,
-      resultBytes: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
-      error: firstText ?? null,
-    });
+    report.call(
+      callRecord(this.config.name, entry, args, started, outcome, result, firstText ?? null),
+    );
   }
 
   private async fetchJob(args: Record<string, unknown> | undefined): Promise<ToolResult> {
