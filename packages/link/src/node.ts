@@ -32,8 +32,23 @@ export function wsSocketFactory(options: WsFactoryOptions = {}): SocketFactory {
       // A late error on a dead socket must not become an uncaught exception.
       ws.on('error', () => {});
     });
+    // Frames sent in the same tick leave in one write (ws writes each frame at once, and
+    // TCP_NODELAY is on): under load this saves a syscall per message.
+    let corked = false;
+    const send = (data: string | Uint8Array) => {
+      const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      if (socket && !corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      ws.send(data);
+    };
     return {
-      send: (data) => ws.send(data),
+      send,
       close: (code, reason) => ws.close(code, reason),
       terminate: () => ws.terminate(),
       ping: () => ws.ping(),
