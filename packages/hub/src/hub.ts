@@ -9,6 +9,7 @@ import type { EndpointStatus } from './endpoint/session.js';
 import type { Logger } from './log/logger.js';
 import { LocalOwnership } from './coord/ownership.js';
 import type { Lease, Ownership } from './coord/ownership.js';
+import { HealthTracker } from './monitor/health.js';
 import { StatusMirror } from './monitor/mirror.js';
 import { Notifier } from './notify/index.js';
 import type { MonitorSettings } from './config/types.js';
@@ -66,6 +67,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** The file's configuration; `config` is it plus API entries and operator overlays. */
   private fileConfig: TetherConfig;
   private readonly overlays = new Map<string, Overlay>();
+  private readonly health = new Map<string, HealthTracker>();
   private readonly upstreams = new Map<string, Upstream>();
   private readonly sessions = new Map<string, EndpointSession>();
   private catalog: CatalogEntry[] = [];
@@ -383,6 +385,12 @@ export class Hub extends EventEmitter<HubEvents> {
     await this.reconcile();
   }
 
+  private healthOf(name: string): HealthTracker {
+    let tracker = this.health.get(name);
+    if (!tracker) this.health.set(name, (tracker = new HealthTracker()));
+    return tracker;
+  }
+
   private known(name: string): EndpointConfig {
     const endpoint = this.config.endpoints.find((e) => e.name === name);
     if (!endpoint) throw new HubError('NOT_FOUND', `no endpoint ${name}`);
@@ -454,6 +462,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const session = new EndpointSession(config, {
       logger: this.options.logger.child({ endpoint: config.name }),
       settings: this.config.hub,
+      health: this.healthOf(config.name),
       tools: () => catalogFor(this.catalog, config),
       callTool: (entry, args, options) => this.invoke(entry, args, options),
       linkOptions: {

@@ -28,6 +28,8 @@ export interface EndpointSessionDeps {
   ): Promise<ToolResult>;
   linkOptions?: Partial<LinkOptions>;
   version?: string;
+  /** Health history that outlives this session (a restart after a config change keeps it). */
+  health?: HealthTracker;
   /** Told of every state change and every tool call (the status mirror, notifications). */
   report?: {
     transition(t: Transition, status: EndpointStatus): void;
@@ -76,13 +78,14 @@ export class EndpointSession {
   private servedTools = '';
   private toolTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private readonly health = new HealthTracker();
+  private readonly health: HealthTracker;
 
   constructor(
     readonly config: EndpointConfig,
     private readonly deps: EndpointSessionDeps,
   ) {
     this.link = new Link({ url: config.url, ...deps.linkOptions });
+    this.health = deps.health ?? new HealthTracker();
     this.link.on('transition', (t) => this.onTransition(t));
   }
 
@@ -152,15 +155,17 @@ export class EndpointSession {
       { from: t.from, to: t.to, cause: t.cause },
       `endpoint ${this.config.name}: ${t.from} → ${t.to}`,
     );
-    this.health.observe(
-      t.at,
-      t.to === 'ready',
-      t.to === 'connecting'
-        ? 'connecting'
-        : t.from === 'connecting' && t.to !== 'open'
-          ? 'failed'
-          : 'other',
-    );
+    // Switching an endpoint off is a person's choice, not a drop.
+    if (t.to !== 'disabled')
+      this.health.observe(
+        t.at,
+        t.to === 'ready',
+        t.to === 'connecting'
+          ? 'connecting'
+          : t.from === 'connecting' && t.to !== 'open'
+            ? 'failed'
+            : 'other',
+      );
     if (t.to === 'open' && t.status.name === 'open') this.attach(t.status.generation);
     else if (t.to !== 'ready') this.detach();
     this.deps.report?.transition(t, this.status);
