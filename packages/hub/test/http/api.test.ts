@@ -233,7 +233,32 @@ describe('HTTP API: changing things', () => {
       async () => (await json('/api/tools')).body.some((t) => t.name === 'extra__echo'),
       { timeoutMs: 10_000, what: 'the new tools' },
     );
+    const changed = await json(
+      '/api/servers/extra',
+      send('PUT', { name: 'extra', type: 'stdio', command, args, enabled: false }),
+    );
+    expect(changed).toMatchObject({
+      status: 200,
+      body: { id: 'extra', enabled: false, state: 'disabled' },
+    });
+    await waitUntil(
+      async () => !(await json('/api/tools')).body.some((t) => t.name === 'extra__echo'),
+      {
+        timeoutMs: 5_000,
+        what: 'a disabled server to lose its tools',
+      },
+    );
+    expect(
+      await json('/api/servers/fake', send('PUT', { name: 'fake', type: 'stdio', command })),
+    ).toMatchObject({ status: 409, body: errorShape('READ_ONLY') });
+    expect(
+      await json('/api/servers/extra', send('PUT', { name: 'other', type: 'stdio', command })),
+    ).toMatchObject({ status: 400, body: errorShape('BAD_REQUEST') });
     expect(await json('/api/servers/extra', { method: 'DELETE' })).toMatchObject({ status: 200 });
+    expect(await json('/api/servers/extra', { method: 'DELETE' })).toMatchObject({
+      status: 404,
+      body: errorShape('NOT_FOUND'),
+    });
     await waitUntil(
       async () => !(await json('/api/tools')).body.some((t) => t.name === 'extra__echo'),
       { timeoutMs: 5_000, what: 'the tools to go' },
@@ -380,6 +405,11 @@ describe('HTTP API with an admin token', () => {
         )
       ).status,
     ).toBe(401);
+    const logout = await api.request('/api/logout', {
+      method: 'POST',
+      headers: { cookie: session },
+    });
+    expect(logout.headers.get('set-cookie')).toMatch(/tether_session=;.*Max-Age=0/i);
   });
 
   it('rate-limits login attempts', async () => {
