@@ -1,5 +1,3 @@
-import { isPostgresUrl, openPostgres } from './postgres.js';
-import { openSqlite } from './sqlite.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
@@ -21,9 +19,18 @@ export interface OpenStoreOptions {
 }
 
 /** Opens (does not migrate) the store the options point at. Errors are StoreErrors. */
+function isPostgresUrl(url: string | undefined): url is string {
+  return url !== undefined && /^postgres(ql)?:\/\//i.test(url);
+}
+
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const { databaseUrl, schema, now } = options;
-  if (isPostgresUrl(databaseUrl)) return openPostgres({ databaseUrl, schema, now });
+  // Each driver is loaded only when it is used: a SQLite hub never pays for pg, and back.
+  if (isPostgresUrl(databaseUrl)) {
+    const { openPostgres } = await import('./postgres.js');
+    return openPostgres({ databaseUrl, schema, now });
+  }
+  const { openSqlite } = await import('./sqlite.js');
   return openSqlite({ file: options.file, home: options.home, now });
 }
 export { loadKey, seal, open as openSealed, withEncryptedSecrets } from './secrets.js';

@@ -16,10 +16,6 @@ export interface PostgresOptions {
   now?: () => number;
 }
 
-export function isPostgresUrl(url: string | undefined): url is string {
-  return url !== undefined && /^postgres(ql)?:\/\//i.test(url);
-}
-
 /**
  * Times and ids are bigint columns, which pg returns as strings to be safe beyond 2^53. Ours
  * are milliseconds and counters, far below that, so this pool reads them as numbers; the
