@@ -68,6 +68,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private fileConfig: TetherConfig;
   private readonly overlays = new Map<string, Overlay>();
   private readonly health = new Map<string, HealthTracker>();
+  /** Which tools each running session serves; updated in place when only that changes. */
+  private readonly toolViews = new Map<string, EndpointConfig>();
   private readonly upstreams = new Map<string, Upstream>();
   private readonly sessions = new Map<string, EndpointSession>();
   private catalog: CatalogEntry[] = [];
@@ -175,6 +177,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private async applyEffective(next: TetherConfig): Promise<void> {
     const diff = diffConfig(this.config, next);
+    const previous = this.config.endpoints;
     this.config = next;
     for (const name of diff.endpoints.removed) this.emit('endpoint-removed', name);
     const byName = <T extends { name: string }>(list: T[], name: string) =>
@@ -188,7 +191,18 @@ export class Hub extends EventEmitter<HubEvents> {
         this.startUpstream(byName(next.servers, name)),
       ),
     );
-    for (const name of [...diff.endpoints.removed, ...diff.endpoints.changed]) {
+    // A change of the tool set alone is no reason to tear a session down: the endpoint reads
+    // tools only at the handshake, so it gets the debounced reconnect and keeps its history.
+    const retooled = diff.endpoints.changed.filter((name) => {
+      const before = previous.find((e) => e.name === name);
+      const after = byName(next.endpoints, name);
+      const session = this.sessions.get(name);
+      if (!before || !session || !sameButTools(before, after)) return false;
+      this.toolViews.set(name, after);
+      return true;
+    });
+    const restarted = diff.endpoints.changed.filter((name) => !retooled.includes(name));
+    for (const name of [...diff.endpoints.removed, ...restarted]) {
       const session = this.sessions.get(name);
       this.sessions.delete(name);
       await session?.stop(1000, 'configuration changed');
@@ -196,7 +210,7 @@ export class Hub extends EventEmitter<HubEvents> {
       this.leases.delete(name);
       if (lease) await this.ownership.release(lease);
     }
-    for (const name of [...diff.endpoints.added, ...diff.endpoints.changed])
+    for (const name of [...diff.endpoints.added, ...restarted])
       this.startSession(byName(next.endpoints, name));
     this.rebuild();
     this.options.logger.info(
@@ -459,11 +473,12 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private startSession(config: EndpointConfig): void {
     if (!this.started) return;
+    this.toolViews.set(config.name, config);
     const session = new EndpointSession(config, {
       logger: this.options.logger.child({ endpoint: config.name }),
       settings: this.config.hub,
       health: this.healthOf(config.name),
-      tools: () => catalogFor(this.catalog, config),
+      tools: () => catalogFor(this.catalog, this.toolViews.get(config.name) ?? config),
       callTool: (entry, args, options) => this.invoke(entry, args, options),
       linkOptions: {
         socketFactory: wsSocketFactory(),
@@ -592,4 +607,10 @@ function linkOptionsFrom(monitor: MonitorSettings): Partial<LinkOptions> {
     maxFailures: monitor.maxAttempts,
     probeIntervalMs: monitor.probeIntervalMs,
   };
+}
+
+/** Two definitions of an endpoint that differ at most in which tools and servers it gets. */
+function sameButTools(a: EndpointConfig, b: EndpointConfig): boolean {
+  const strip = ({ tools: _t, servers: _s, ...rest }: EndpointConfig) => JSON.stringify(rest);
+  return strip(a) === strip(b);
 }

@@ -274,6 +274,13 @@ describe('HTTP API: changing things', () => {
     expect(tools.body.find((t) => t.name === 'fake__add')).toMatchObject({ enabled: false });
     const ready = await sim.waitForReady({ token: TOKEN, count: before + 1, timeoutMs: 5_000 });
     expect(ready.tools.map((t) => t.name)).not.toContain('fake__add');
+    // The same session reconnected (its history kept), rather than a new one replacing it.
+    await hub.flush();
+    const recent = (await json('/api/endpoints/home/timeline?limit=5')).body as unknown as {
+      items: Array<{ cause: string }>;
+    };
+    expect(recent.items.map((e) => e.cause)).toContain('reconnect');
+    expect(recent.items.map((e) => e.cause)).not.toContain('person');
     await json('/api/endpoints/home/tools/fake__add', send('PUT', { enabled: true }));
     const back = await sim.waitForReady({ token: TOKEN, count: before + 2, timeoutMs: 5_000 });
     expect(back.tools.map((t) => t.name)).toContain('fake__add');
