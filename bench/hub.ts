@@ -62,7 +62,8 @@ function startHubProcess(sim: EndpointSimulator, endpoints: number) {
   );
   const child = spawn(process.execPath, [tetherBin, 'start', '--config', file], {
     stdio: 'ignore',
-    env: { ...process.env, TETHER_LOG_LEVEL: 'warn' },
+    // A fresh home: the benchmark never touches ~/.tether or a shared database.
+    env: { ...process.env, TETHER_LOG_LEVEL: 'warn', TETHER_HOME: dir, DATABASE_URL: '' },
   });
   return {
     child,
