@@ -229,6 +229,8 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
       hub.on('server', onServer);
       hub.on('tools', onTools);
       hub.on('call', onCall);
+      // A dropped stream is reopened by the browser after `retry` ms: one second, not its default.
+      await stream.writeSSE({ event: 'hello', data: '{}', retry: 1_000 });
       const keepalive = setInterval(
         () => void stream.write(': keepalive\n\n').catch(() => {}),
         15_000,
