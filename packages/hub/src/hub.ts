@@ -163,9 +163,24 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /** Brings what runs in line with the file, the API's entries and the overlays. */
-  async reconcile(): Promise<void> {
-    await this.applyEffective(await this.effective());
+  reconcile(): Promise<void> {
+    return this.serially(async () => this.applyEffective(await this.effective()));
   }
+
+  /**
+   * Changes run one at a time: two requests reconciling at once could each start the same
+   * session, and two overlay edits could each read the state before the other wrote it.
+   */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.reconciling.then(work);
+    this.reconciling = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  private reconciling: Promise<void> = Promise.resolve();
 
   private async effective(): Promise<TetherConfig> {
     const store = this.options.store;
@@ -416,7 +431,17 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.options.store;
   }
 
-  private async putOverlay(
+  private putOverlay(
+    name: string,
+    change: (o: Omit<Overlay, 'updatedAt'>) => Omit<Overlay, 'updatedAt'>,
+  ): Promise<void> {
+    return this.serially(async () => {
+      await this.writeOverlay(name, change);
+      await this.applyEffective(await this.effective());
+    });
+  }
+
+  private async writeOverlay(
     name: string,
     change: (o: Omit<Overlay, 'updatedAt'>) => Omit<Overlay, 'updatedAt'>,
   ): Promise<void> {
@@ -431,7 +456,6 @@ export class Hub extends EventEmitter<HubEvents> {
       ? await this.options.store.overlays.put(next)
       : { ...next, updatedAt: Date.now() };
     this.overlays.set(name, stored);
-    await this.reconcile();
   }
 
   /** Asks an endpoint to reconnect at once (a person's "retry now"). */

@@ -428,3 +428,27 @@ describe('HTTP API with an admin token', () => {
     expect(statuses.slice(5)).toEqual([429, 429]);
   });
 });
+
+describe('HTTP API under concurrent requests', () => {
+  it('keeps one socket per endpoint when many changes arrive at once', async () => {
+    const before = sim.accounting(TOKEN).handshakes;
+    const send = (enabled: boolean) =>
+      app.request('/api/endpoints/home/tools/fake__echo', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ enabled }),
+      });
+    await Promise.all([
+      send(false),
+      send(true),
+      send(false),
+      send(true),
+      app.request('/api/endpoints/home/disable', { method: 'POST' }),
+      app.request('/api/endpoints/home/enable', { method: 'POST' }),
+    ]);
+    await sim.waitForReady({ token: TOKEN, count: before + 1, timeoutMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sim.accounting(TOKEN).openNow).toBe(1);
+    expect(hub.endpointTools('home').find((t) => t.name === 'fake__echo')!.enabled).toBe(true);
+  });
+});
