@@ -10,6 +10,7 @@ import {
 } from './link.js';
 import type { Row } from './link.js';
 import { hubMemory, relayOverhead } from './hub.js';
+import { sessionBench } from './session.js';
 
 const only = process.argv[2];
 const scenarios: Array<[string, () => Promise<Row | Row[]>]> = [
@@ -20,6 +21,7 @@ const scenarios: Array<[string, () => Promise<Row | Row[]>]> = [
   ['memory', () => memoryPerIdleLink()],
   ['relay', () => relayOverhead()],
   ['hub-memory', () => hubMemory()],
+  ['session', () => sessionBench()],
 ];
 
 const rows: Row[] = [];

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['protocol', 'link', 'testkit', 'hub'] as const;
+const packages = ['protocol', 'link', 'testkit', 'hub', 'session'] as const;
 
 /** Which of our packages each package may import (STYLE.md: protocol ← link ← hub; testkit for tests and `sim`). */
 const allowed: Record<string, string[]> = {
@@ -12,6 +12,7 @@ const allowed: Record<string, string[]> = {
   link: ['protocol'],
   testkit: ['protocol'],
   hub: ['protocol', 'link', 'testkit'],
+  session: ['protocol', 'link'],
 };
 
 function sources(pkg: string): string[] {

@@ -37,20 +37,39 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     const { command, args } = fakeStdioServerParams();
     hub = new Hub(
       {
-        endpoints: [{ name: 'home', url: proxy.url('/mcp/?token=test-token'), enabled: true, tools: { include: ['*'], exclude: [] }, source: 'file' }],
+        endpoints: [
+          {
+            name: 'home',
+            url: proxy.url('/mcp/?token=test-token'),
+            enabled: true,
+            tools: { include: ['*'], exclude: [] },
+            source: 'file',
+          },
+        ],
         servers: [{ name: 'fake', type: 'stdio', command, args, env: {}, enabled: true }],
         hub: { ...DEFAULT_HUB, port: 0, toolChangeDebounceMs: 100 },
         notifications: [],
       },
       // Retries stay slow enough that the page can be seen waiting, and "retry now" matters.
-      { logger: silentLogger(), store, instance: 'browser-test', linkOptions: { backoff: { firstRetryMaxMs: 10_000, floorMs: 10_000 } } },
+      {
+        logger: silentLogger(),
+        store,
+        instance: 'browser-test',
+        linkOptions: { backoff: { firstRetryMaxMs: 10_000, floorMs: 10_000 } },
+      },
     );
     await hub.start();
     api = await listen(createApi(hub), '127.0.0.1', 0);
     await sim.waitForReady({ timeoutMs: 10_000 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-gpu',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
     await page.goto(api.url);
@@ -68,7 +87,9 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
   const state = () => page.getAttribute('[data-testid="endpoint-state-home"]', 'data-state');
 
   it('shows the endpoint ready', async () => {
-    await page.waitForSelector('[data-testid="endpoint-state-home"][data-state="ready"]', { timeout: 10_000 });
+    await page.waitForSelector('[data-testid="endpoint-state-home"][data-state="ready"]', {
+      timeout: 10_000,
+    });
   });
 
   it('shows a cut link within a second', async () => {
@@ -76,7 +97,10 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     const cutAt = Date.now();
     proxy.resetAll();
     await page.waitForFunction(
-      () => document.querySelector('[data-testid="endpoint-state-home"]')?.getAttribute('data-state') !== 'ready',
+      () =>
+        document
+          .querySelector('[data-testid="endpoint-state-home"]')
+          ?.getAttribute('data-state') !== 'ready',
       undefined,
       { timeout: 5_000 },
     );
@@ -91,7 +115,9 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     const handshakes = sim.accounting().handshakes;
     await page.click('[data-testid="retry-home"]');
     await sim.waitForReady({ count: handshakes + 1, timeoutMs: 3_000 });
-    await page.waitForSelector('[data-testid="endpoint-state-home"][data-state="ready"]', { timeout: 3_000 });
+    await page.waitForSelector('[data-testid="endpoint-state-home"][data-state="ready"]', {
+      timeout: 3_000,
+    });
   });
 
   it("switches a tool off for the endpoint, and the endpoint's next tools/list leaves it out", async () => {
@@ -104,7 +130,9 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     const next = await sim.waitForReady({ count: handshakes + 1, timeoutMs: 5_000 });
     expect(next.tools.map((t) => t.name)).not.toContain('fake__add');
     expect(next.tools.map((t) => t.name)).toContain('fake__echo');
-    await page.waitForSelector('[data-testid="endpoint-state-home"][data-state="ready"]', { timeout: 3_000 });
+    await page.waitForSelector('[data-testid="endpoint-state-home"][data-state="ready"]', {
+      timeout: 3_000,
+    });
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
   });
 });

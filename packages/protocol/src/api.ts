@@ -4,7 +4,14 @@ import { z } from 'zod';
  * The hub's HTTP API and event stream, shared by the hub and the dashboard so the two cannot
  * drift. Times are ISO 8601 strings; URLs are always masked (`token=eyJh***`).
  */
-export const LinkStateSchema = z.enum(['disabled', 'connecting', 'open', 'ready', 'backoff', 'parked']);
+export const LinkStateSchema = z.enum([
+  'disabled',
+  'connecting',
+  'open',
+  'ready',
+  'backoff',
+  'parked',
+]);
 export type LinkState = z.infer<typeof LinkStateSchema>;
 
 export const ToolFilterSchema = z.object({
@@ -33,7 +40,11 @@ export type EndpointView = z.infer<typeof EndpointViewSchema>;
 
 /** Body of POST /api/endpoints and PUT /api/endpoints/:id. */
 export const EndpointInputSchema = z.object({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
   url: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
   enabled: z.boolean().default(true),
   tools: ToolFilterSchema.default({ include: ['*'], exclude: [] }),
@@ -62,7 +73,11 @@ export type ServerView = z.infer<typeof ServerViewSchema>;
 /** Body of POST /api/servers and PUT /api/servers/:id. */
 export const ServerInputSchema = z.union([
   z.object({
-    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/),
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_-]+$/),
     type: z.literal('stdio'),
     command: z.string().min(1),
     args: z.array(z.string()).default([]),
@@ -71,7 +86,11 @@ export const ServerInputSchema = z.union([
     enabled: z.boolean().default(true),
   }),
   z.object({
-    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/),
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_-]+$/),
     type: z.enum(['http', 'sse']),
     url: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL'),
     headers: z.record(z.string(), z.string()).default({}),
@@ -92,7 +111,11 @@ export const ToolViewSchema = z.object({
 export type ToolView = z.infer<typeof ToolViewSchema>;
 
 /** GET /api/endpoints/:id/tools: every tool the endpoint could get, and whether it does. */
-export const EndpointToolSchema = z.object({ name: z.string(), server: z.string(), enabled: z.boolean() });
+export const EndpointToolSchema = z.object({
+  name: z.string(),
+  server: z.string(),
+  enabled: z.boolean(),
+});
 export type EndpointTool = z.infer<typeof EndpointToolSchema>;
 
 export const TimelineItemSchema = z.object({
@@ -122,7 +145,8 @@ export const CallItemSchema = z.object({
 });
 export type CallItem = z.infer<typeof CallItemSchema>;
 
-export const PageSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next: z.number().nullable() });
+export const PageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), next: z.number().nullable() });
 
 /** Every error answer of the API. */
 export const ApiErrorSchema = z.object({
@@ -141,5 +165,8 @@ export const HubEventSchema = z.discriminatedUnion('type', [
 export type HubEvent = z.infer<typeof HubEventSchema>;
 
 /** GET /api/session: whether this client may act, and whether a login is needed at all. */
-export const SessionInfoSchema = z.object({ authRequired: z.boolean(), authenticated: z.boolean() });
+export const SessionInfoSchema = z.object({
+  authRequired: z.boolean(),
+  authenticated: z.boolean(),
+});
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
