@@ -18,3 +18,4 @@ export { defaultUnwelcome } from './states.js';
 export type { Cause, LinkStateName, LinkStatus, Transition, UnwelcomePredicate } from './states.js';
 export { attachPageLifecycle } from './browser.js';
 export type { PageLifecycleSources } from './browser.js';
+export { Emitter } from './emitter.js';

@@ -7,7 +7,7 @@ import type {
   SessionClientEvents,
   SessionClientOptions,
 } from './client-types.js';
-import { Emitter } from './emitter.js';
+import { Emitter } from '@tether/link';
 import { SessionError } from './errors.js';
 import { Inbound } from './inbound.js';
 import { attachSessionLifecycle, currentPage } from './lifecycle.js';

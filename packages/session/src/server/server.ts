@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { systemClock } from '@tether/link';
-import { Emitter } from '../emitter.js';
+import { Emitter } from '@tether/link';
 import { CloseCode } from '../protocol.js';
 import type { NewSessionReason } from '../protocol.js';
 import { MemorySessionStore } from './memory-store.js';
