@@ -78,12 +78,30 @@ export class StatusMirror {
     });
   }
 
+  /**
+   * Calls are logged in batches (one insert every 200 ms at most): a query per call would cost
+   * more than relaying the call itself.
+   */
   toolCall(entry: ToolCallEntry): void {
-    this.enqueue(`calls:${entry.endpointId ?? ''}`, () => this.store.toolCalls.append(entry));
+    this.calls.push(entry);
+    if (this.callTimer) return;
+    this.callTimer = setTimeout(() => this.flushCalls(), 200);
+    this.callTimer.unref();
+  }
+
+  private calls: ToolCallEntry[] = [];
+  private callTimer: NodeJS.Timeout | undefined;
+
+  private flushCalls(): void {
+    clearTimeout(this.callTimer);
+    this.callTimer = undefined;
+    const batch = this.calls.splice(0, this.calls.length);
+    if (batch.length > 0) this.enqueue('calls', () => this.store.toolCalls.appendMany(batch));
   }
 
   /** Resolves when every write queued so far has landed (tests, shutdown). */
   async flush(): Promise<void> {
+    this.flushCalls();
     await Promise.all([...this.chains.values()]);
   }
 

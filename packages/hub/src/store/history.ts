@@ -32,6 +32,10 @@ export function toolCallsRepo(db: Kysely<Database>, now: () => number): Store['t
     async append(entry) {
       await db.insertInto('tool_calls').values(toolCallValues(entry)).execute();
     },
+    async appendMany(entries) {
+      if (entries.length === 0) return;
+      await db.insertInto('tool_calls').values(entries.map(toolCallValues)).execute();
+    },
     async page(query = {}) {
       const { limit, before } = readPageQuery(query);
       const { endpointId, tool } = query;

@@ -153,6 +153,8 @@ export interface Store {
   };
   toolCalls: {
     append(entry: ToolCallEntry): Promise<void>;
+    /** Several entries in one statement: the hub logs calls in batches, off the call path. */
+    appendMany(entries: readonly ToolCallEntry[]): Promise<void>;
     page(query?: PageQuery & { endpointId?: string; tool?: string }): Promise<Page<ToolCallEntry>>;
     /** Keeps the newest `keep` rows and nothing older than `maxAgeMs`; returns rows removed. */
     prune(keep: number, maxAgeMs: number, now?: number): Promise<number>;

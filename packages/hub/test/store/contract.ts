@@ -302,6 +302,25 @@ export function describeStoreContract(name: string, open: OpenForTest): void {
       expect((await store.toolCalls.page({ endpointId: e2, tool: 'odd' })).items).toHaveLength(1);
     });
 
+    it('tool calls: appendMany stores a batch in order, and an empty batch is fine', async () => {
+      const id = unique('batch');
+      const entry = (n: number) => ({
+        endpointId: id,
+        tool: `t${n}`,
+        server: 's',
+        at: n,
+        durationMs: n,
+        outcome: 'ok' as const,
+        argsBytes: 0,
+        resultBytes: 0,
+        error: null,
+      });
+      await store.toolCalls.appendMany([]);
+      await store.toolCalls.appendMany([entry(1), entry(2), entry(3)]);
+      const page = await store.toolCalls.page({ endpointId: id });
+      expect(page.items.map((c) => c.tool)).toEqual(['t3', 't2', 't1']);
+    });
+
     it('tool calls: prune keeps the newest rows by count', async () => {
       const id = unique('e');
       for (let n = 0; n < 10; n++) await store.toolCalls.append(call({ endpointId: id, at: n }));
