@@ -4,12 +4,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMockServer } from './mock-server.mjs';
 import type { MockHub } from './mock-server.mjs';
+import { CHROMIUM, chromiumLaunchOptions } from '@tether/testkit';
 
 /**
  * The built dashboard (dist/) in Debian's Chromium against the mock hub: live state, actions,
  * keyboard, languages, a phone's width, login. The hub's own browser test covers the real thing.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const DIST = new URL('../dist/app.js', import.meta.url);
 const runnable = existsSync(CHROMIUM) && existsSync(DIST);
 
@@ -20,16 +20,7 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
   let page: Page;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-gpu',
-        '--no-first-run',
-      ],
-    });
+    browser = await chromium.launch(chromiumLaunchOptions);
   });
   afterAll(async () => {
     await browser?.close();

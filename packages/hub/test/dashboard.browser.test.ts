@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EndpointSimulator, FaultProxy, fakeStdioServerParams } from '@tether/testkit';
+import {
+  EndpointSimulator,
+  FaultProxy,
+  fakeStdioServerParams,
+  CHROMIUM,
+  chromiumLaunchOptions,
+} from '@tether/testkit';
 import { DEFAULT_HUB } from '../src/config/index.js';
 import { Hub } from '../src/hub.js';
 import { createApi } from '../src/http/api.js';
@@ -15,7 +21,6 @@ import { silentLogger } from '../src/log/logger.js';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../../../docs/dashboard.png', import.meta.url));
 // Skipped only on a developer machine without Chromium; CI installs it and must run this.
 const runnable = existsSync(CHROMIUM) || process.env.CI === 'true';
@@ -61,16 +66,7 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     await hub.start();
     api = await listen(createApi(hub), '127.0.0.1', 0);
     await sim.waitForReady({ timeoutMs: 10_000 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-gpu',
-        '--no-first-run',
-      ],
-    });
+    browser = await chromium.launch(chromiumLaunchOptions);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
     await page.goto(api.url);
   }, 60_000);

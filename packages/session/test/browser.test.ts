@@ -5,8 +5,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startConversationServer } from '../../../examples/conversation/app.mjs';
 import type { ConversationServer } from '../../../examples/conversation/app.mjs';
 import { settle } from './helpers.js';
+import { CHROMIUM, chromiumLaunchOptions } from '@tether/testkit';
 
-const CHROMIUM = '/usr/bin/chromium';
 // Skipped only on a machine without Debian's Chromium; under CI a missing browser is a failure.
 const run = existsSync(CHROMIUM) || process.env.CI === 'true';
 
@@ -20,16 +20,7 @@ declare const tether: Probe;
 let browser: Browser;
 beforeAll(async () => {
   if (!run) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-gpu',
-      '--no-first-run',
-    ],
-  });
+  browser = await chromium.launch(chromiumLaunchOptions);
 }, 30_000);
 afterAll(async () => {
   await browser?.close();

@@ -5,3 +5,4 @@ export type { ServiceKind } from './services.js';
 export { ManualClock, seededRandom } from './clock.js';
 export * from './proxy/index.js';
 export * from './mcp/index.js';
+export { CHROMIUM, chromiumLaunchOptions } from './browser.js';
