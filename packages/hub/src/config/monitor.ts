@@ -43,7 +43,7 @@ export function readNotifications(doc: Fields): NotificationChannel[] {
   value.forEach((item: unknown, i) => {
     const f = Fields.of(item, ['notifications', i], doc.issues);
     if (f === undefined) return;
-    f.allowOnly(['name', 'kind', 'url', 'secret', 'events']);
+    f.allowOnly(['name', 'kind', 'url', 'secret', 'events', 'allowPrivate']);
     const kind = f.string('kind', true) as NotificationChannel['kind'] | undefined;
     const knownKind = kind !== undefined && KINDS.includes(kind);
     if (kind !== undefined && !knownKind) f.issue('kind', `must be one of ${KINDS.join(', ')}`);
@@ -56,12 +56,14 @@ export function readNotifications(doc: Fields): NotificationChannel[] {
         f.issue('events', `unknown event "${event}" (known: ${EVENTS.join(', ')})`);
     }
     const secret = f.string('secret');
+    const allowPrivate = f.boolean('allowPrivate') ?? false;
     if (!knownKind || url === undefined) return;
     out.push({
       name: f.string('name') ?? `${kind}-${i + 1}`,
       kind,
       url,
       events,
+      allowPrivate,
       ...(secret !== undefined && { secret }),
     });
   });

@@ -6,11 +6,25 @@ import { readEndpoints, readEnvEndpoints } from './endpoints.js';
 import { parseJsonc } from './jsonc.js';
 import { DEFAULT_MONITOR, readMonitor, readNotifications } from './monitor.js';
 import { readServers } from './servers.js';
-import type { HubSettings, TetherConfig } from './types.js';
+import type { HubLimits, HubSettings, TetherConfig } from './types.js';
+
+export const DEFAULT_LIMITS: Readonly<HubLimits> = Object.freeze({
+  bodyBytes: 1_048_576,
+  loginBodyBytes: 4_096,
+  jsonDepth: 64,
+  frameBytes: 4_194_304,
+  argumentsBytes: 1_048_576,
+  resultBytes: 8_388_608,
+  callsPerEndpoint: 32,
+  sseClients: 32,
+});
 
 export const DEFAULT_HUB: Readonly<HubSettings> = Object.freeze({
   host: '127.0.0.1',
   port: 8765,
+  allowedHosts: Object.freeze([]) as unknown as string[],
+  trustProxy: false,
+  limits: DEFAULT_LIMITS as HubLimits,
   callTimeoutMs: 300_000,
   resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 2_000,
@@ -63,7 +77,12 @@ export function validate(
   issues: IssueList,
 ): TetherConfig {
   const doc = Fields.of(document, [], issues);
-  const hub = { ...DEFAULT_HUB, monitor: { ...DEFAULT_MONITOR } };
+  const hub = {
+    ...DEFAULT_HUB,
+    allowedHosts: [],
+    limits: { ...DEFAULT_LIMITS },
+    monitor: { ...DEFAULT_MONITOR },
+  };
   if (doc === undefined)
     return {
       endpoints: [],
@@ -93,6 +112,15 @@ function readHub(doc: Fields, hub: HubSettings): void {
   if (host !== undefined && host.trim() === '') f.issue('host', 'must not be empty');
   else if (host !== undefined) hub.host = host;
   hub.port = f.integer('port', 0, 65_535) ?? hub.port;
+  const allowedHosts = f.stringArray('allowedHosts');
+  if (allowedHosts !== undefined) {
+    hub.allowedHosts = allowedHosts.map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+    if (hub.allowedHosts.includes('*'))
+      f.issue('allowedHosts', '"*" would let any web page drive the hub; name the hosts');
+  }
+  hub.trustProxy = f.boolean('trustProxy') ?? hub.trustProxy;
+  const limits = f.child('limits');
+  if (limits) readLimits(limits, hub.limits);
   hub.callTimeoutMs = f.integer('callTimeoutMs', 0) ?? hub.callTimeoutMs;
   hub.resultBudgetBytes = f.integer('resultBudgetBytes', 0) ?? hub.resultBudgetBytes;
   hub.toolChangeDebounceMs = f.integer('toolChangeDebounceMs', 0) ?? hub.toolChangeDebounceMs;
@@ -100,4 +128,11 @@ function readHub(doc: Fields, hub: HubSettings): void {
   hub.notifyDownAfterMs = f.integer('notifyDownAfterMs', 0) ?? hub.notifyDownAfterMs;
   const monitor = f.child('monitor');
   if (monitor) hub.monitor = { ...hub.monitor, ...readMonitor(monitor) };
+}
+
+function readLimits(f: Fields, limits: HubLimits): void {
+  f.allowOnly(Object.keys(DEFAULT_LIMITS));
+  for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof HubLimits>) {
+    limits[key] = f.integer(key, 1) ?? limits[key];
+  }
 }

@@ -38,6 +38,8 @@ export interface NotificationChannel {
   secret?: string;
   /** Which events; default all: endpoint.down, endpoint.parked, endpoint.recovered, server.crashloop. */
   events: string[];
+  /** Deliver to private, loopback and link-local addresses too (a webhook on the LAN). Default false. */
+  allowPrivate: boolean;
 }
 
 export interface EndpointConfig {
@@ -79,9 +81,37 @@ export interface HttpServerConfig extends ServerCommon {
 
 export type ServerConfig = StdioServerConfig | HttpServerConfig;
 
+/**
+ * Sizes and counts checked at the door, before anything is parsed or forwarded
+ * (docs/security.md lists each with its reason).
+ */
+export interface HubLimits {
+  /** Largest request body on any API route, bytes. Default 1 MiB. */
+  bodyBytes: number;
+  /** Largest body of `POST /api/login` (unauthenticated), bytes. Default 4 KiB. */
+  loginBodyBytes: number;
+  /** Deepest nesting of a JSON body. Default 64. */
+  jsonDepth: number;
+  /** Largest frame accepted from an endpoint (the socket's maxPayload), bytes. Default 4 MiB. */
+  frameBytes: number;
+  /** Largest `arguments` sent to an upstream, bytes of JSON. Default 1 MiB. */
+  argumentsBytes: number;
+  /** Largest message read from an upstream (a tool result), bytes. Default 8 MiB. */
+  resultBytes: number;
+  /** Tool calls running at once per endpoint; more are refused with a clear error. Default 32. */
+  callsPerEndpoint: number;
+  /** Open `/api/events` streams. Default 32. */
+  sseClients: number;
+}
+
 export interface HubSettings {
   host: string;
   port: number;
+  /** Host names (or host:port) the HTTP server answers to besides loopback and its bound host. */
+  allowedHosts: string[];
+  /** Believe `X-Forwarded-Proto` (a TLS-terminating proxy in front). Default false. */
+  trustProxy: boolean;
+  limits: HubLimits;
   /** Default per-call timeout, ms. */
   callTimeoutMs: number;
   /** Largest tool result sent to an endpoint, in bytes of JSON. */

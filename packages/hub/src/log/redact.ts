@@ -1,5 +1,106 @@
-const SECRET_PARAMS =
-  /^(token|access_token|api_key|apikey|key|secret|password|auth|signature|sig)$/i;
+/**
+ * The one redactor. Every message that may carry a URL or a credential — link causes, upstream
+ * errors, timeline reasons, log lines, API answers — passes through `redact()` before it is
+ * stored or shown (docs/security.md, "What is redacted where").
+ *
+ * It works on text, not on parsed URLs, because the messages that leak most are the ones about
+ * a URL that could not be parsed (`Invalid URL: ws://exa mple.test/?token=…`): three passes,
+ * each safe on its own.
+ *   1. values the hub knows to be secret (endpoint tokens, header values, admin token), wherever
+ *      they appear;
+ *   2. URL-shaped runs: `user:password@` and credential query parameters;
+ *   3. loose `key=value` / `key: value` pairs and `Bearer …` whose key names a credential.
+ */
+
+const SECRET_NAMES =
+  'token|access_token|refresh_token|id_token|api[_-]?key|apikey|key|secret|client_secret|password|passwd|pwd|auth|authorization|signature|sig|sign|session|cookie';
+/** Names that mean a credential even after a colon ("key: x" alone is too common in prose). */
+const STRICT_NAMES =
+  'token|access_token|refresh_token|api[_-]?key|apikey|secret|client_secret|password|passwd|authorization';
+const SECRET_PARAMS = new RegExp(`^(${SECRET_NAMES})$`, 'i');
+const VALUE = `([^\\s&"',;)}\\]]+)`;
+/** `token=…`, `api_key: …`, `"password":"…"` — the key must stand alone, not end a longer word. */
+const LOOSE_PAIR = new RegExp(
+  `(^|[^A-Za-z0-9_-])(?:(${SECRET_NAMES})(\\s*=\\s*)|(${STRICT_NAMES})("?\\s*:\\s*"?))${VALUE}`,
+  'gi',
+);
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}/gi;
+/** scheme://user:password@ — the password, and anything that looks like one. */
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
+const URL_RUN = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
+
+/** Shorter values are not registered: masking "1" or "dev" everywhere would garble text. */
+const MIN_SECRET_LENGTH = 6;
+const known = new Set<string>();
+
+/**
+ * Registers values that must never be shown (a token from an endpoint URL, a header value, an
+ * env value). Returns a function that forgets them again.
+ */
+export function registerSecrets(values: Iterable<string | undefined>): () => void {
+  const added: string[] = [];
+  for (const value of values) {
+    if (value === undefined || value.length < MIN_SECRET_LENGTH || known.has(value)) continue;
+    known.add(value);
+    added.push(value);
+  }
+  return () => {
+    for (const value of added) known.delete(value);
+  };
+}
+
+/** The secrets inside a URL: credential query values and the password. */
+export function secretsOfUrl(raw: string): string[] {
+  const out: string[] = [];
+  try {
+    const url = new URL(raw);
+    if (url.password) out.push(decodeURIComponent(url.password), url.password);
+    for (const [key, value] of url.searchParams) if (SECRET_PARAMS.test(key)) out.push(value);
+  } catch {
+    for (const m of raw.matchAll(LOOSE_PAIR)) out.push(m[6] ?? '');
+  }
+  return out.filter((v) => v !== '');
+}
+
+/** A message with every credential it may carry masked. Safe for logs, the API and storage. */
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of known) if (out.includes(secret)) out = out.split(secret).join('***');
+  out = out.replace(USERINFO, '$1:***@');
+  out = out.replace(URL_RUN, maskUrlRun);
+  out = out.replace(BEARER, '$1 ***');
+  return maskPairs(out);
+}
+
+/** A URL inside a message: rewritten only when it holds a credential, so the text reads as it was. */
+function maskUrlRun(run: string): string {
+  let url: URL;
+  try {
+    url = new URL(run);
+  } catch {
+    return run;
+  }
+  const secret =
+    url.password !== '' ||
+    [...url.searchParams].some(([k, v]) => v !== '' && SECRET_PARAMS.test(k));
+  return secret ? maskUrl(run) : run;
+}
+
+/** Masks the value of every credential-named pair. */
+function maskPairs(text: string): string {
+  return text.replace(
+    LOOSE_PAIR,
+    (whole, lead: string, k1?: string, s1?: string, k2?: string, s2?: string, value = '') => {
+      if (value.includes('***') || /^(Bearer|Basic)$/i.test(value)) return whole;
+      return `${lead}${k1 ?? k2 ?? ''}${s1 ?? s2 ?? ''}***`;
+    },
+  );
+}
+
+/** `redact` for a value that may be absent. */
+export function redactNullable(text: string | null | undefined): string | null {
+  return text == null ? null : redact(text);
+}
 
 /**
  * An endpoint URL with its secrets masked: query parameters that carry credentials (the
@@ -10,7 +111,7 @@ export function maskUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    return raw.replace(/(token|key|secret|password)=([^&\s]+)/gi, (_m, k: string) => `${k}=***`);
+    return maskPairs(raw);
   }
   if (url.password) url.password = '***';
   if (url.username && url.password) url.username = url.username.slice(0, 2) + '***';

@@ -7,6 +7,18 @@ import { put, rejection, tempDir } from './helpers.js';
 const DEFAULT_HUB = {
   host: '127.0.0.1',
   port: 8765,
+  allowedHosts: [],
+  trustProxy: false,
+  limits: {
+    bodyBytes: 1_048_576,
+    loginBodyBytes: 4_096,
+    jsonDepth: 64,
+    frameBytes: 4_194_304,
+    argumentsBytes: 1_048_576,
+    resultBytes: 8_388_608,
+    callsPerEndpoint: 32,
+    sseClients: 32,
+  },
   callTimeoutMs: 300_000,
   resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 2_000,
@@ -266,7 +278,31 @@ describe('monitor settings and notification channels', () => {
         kind: 'feishu',
         url: 'https://open.feishu.cn/hook/x',
         events: ['endpoint.down'],
+        allowPrivate: false,
       },
+    ]);
+  });
+
+  it('reads the door limits, the allowed hosts and a LAN webhook that may be private', async () => {
+    const config = await load(`{
+      "hub": { "allowedHosts": ["Tether.Home.Arpa"], "trustProxy": true, "limits": { "frameBytes": 65536 } },
+      "notifications": [{ "kind": "generic", "url": "http://192.168.1.5/hook", "allowPrivate": true }]
+    }`);
+    expect(config.hub.allowedHosts).toEqual(['tether.home.arpa']);
+    expect(config.hub.trustProxy).toBe(true);
+    expect(config.hub.limits).toMatchObject({ frameBytes: 65_536, bodyBytes: 1_048_576 });
+    expect(config.notifications[0]!.allowPrivate).toBe(true);
+  });
+
+  it('refuses "*" as an allowed host and a limit below 1, at their paths', async () => {
+    const error = await rejection(
+      load(`{ "hub": { "allowedHosts": ["*"], "limits": { "sseClients": 0, "bodyByts": 5 } } }`),
+    );
+    const messages = (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(messages).toEqual([
+      expect.stringMatching(/^hub\.allowedHosts: "\*" would let any web page/),
+      expect.stringMatching(/^hub\.limits\.bodyByts: unknown key \(did you mean "bodyBytes"\?\)/),
+      expect.stringMatching(/^hub\.limits\.sseClients: must be a whole number >= 1/),
     ]);
   });
 
