@@ -5,11 +5,14 @@ import { streamSSE } from 'hono/streaming';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { z } from 'zod';
 import { EndpointInputSchema, ServerInputSchema } from '@tether/protocol';
-import type { HubEvent } from '@tether/protocol';
 import type { ServerConfig } from '../config/types.js';
 import type { Hub } from '../hub.js';
+import { secureHeaders } from 'hono/secure-headers';
+import { redact } from '../log/redact.js';
 import { Auth, sameOriginWrites } from './auth.js';
-import { answerError, body, failure } from './errors.js';
+import { hostGuard, jsonBody, sizeLimit } from './door.js';
+import { answerError, failure } from './errors.js';
+import { EventFeed } from './events.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { dashboardFiles } from './static.js';
@@ -25,20 +28,68 @@ const CallBody = z.object({
   name: z.string().min(1),
   arguments: z.record(z.string(), z.unknown()).optional(),
 });
-const LoginBody = z.object({ token: z.string() });
+const LoginBody = z.object({ token: z.string().max(1_024) });
 const ToggleBody = z.object({ enabled: z.boolean() });
+
+/**
+ * What the dashboard may load and do: its own files only, no framing (clickjacking), no
+ * inline script. Styles set through the DOM (Preact's `style` props) are not inline styles.
+ */
+const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
 
 /**
  * The HTTP API. Reads are snapshots of the supervisors' own state — there is no second copy to
  * drift — and every change goes through the hub, which reconciles what runs.
+ *
+ * Every request passes the door first, in this order: Host allow-list, security headers,
+ * same-origin writes, body size; then the token where one is required (docs/security.md).
  */
 export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
   const app = new Hono();
   const auth = options.auth ?? new Auth({ token: undefined });
   const files = dashboardFiles(options.dashboardDir);
   const metrics = createMetrics(hub);
+  const limits = () => hub.settings.limits;
+  const feed = new EventFeed(hub, () => limits().sseClients);
+  const trustProxy = () => hub.settings.trustProxy;
+  const clientOf = (c: Context) => clientAddress(c, trustProxy());
+  const read = jsonBody(() => limits().jsonDepth);
 
+  app.use(
+    '*',
+    hostGuard({ boundHost: hub.settings.host, allowedHosts: () => hub.settings.allowedHosts }),
+  );
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: CONTENT_SECURITY_POLICY,
+      xFrameOptions: 'DENY',
+      referrerPolicy: 'no-referrer',
+      crossOriginResourcePolicy: 'same-origin',
+      // The hub may be served over plain HTTP on a LAN; HSTS is the TLS proxy's business.
+      strictTransportSecurity: false,
+    }),
+  );
   app.use('*', sameOriginWrites());
+  // The login is open to anyone who can reach the hub: its body is tiny.
+  app.use(
+    '/api/login',
+    sizeLimit(() => limits().loginBodyBytes),
+  );
+  app.use(
+    '*',
+    sizeLimit(() => limits().bodyBytes),
+  );
   app.onError((error, c) => answerError(c, error));
   app.notFound((c) => failure(c, 404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
 
@@ -48,7 +99,7 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
     try {
       await hub.store?.status.list();
     } catch (error) {
-      return failure(c, 503, 'STORE_UNAVAILABLE', (error as Error).message);
+      return failure(c, 503, 'STORE_UNAVAILABLE', redact((error as Error).message));
     }
     return c.json({ ok: true, endpoints: hub.endpoints().length });
   });
@@ -58,32 +109,33 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
     c.json({ authRequired: auth.required, authenticated: auth.authenticated(c) }),
   );
   app.post('/api/login', async (c) => {
-    const input = await body(c, LoginBody);
+    const input = await read(c, LoginBody);
     if (input instanceof Response) return input;
-    const client = clientAddress(c);
-    const outcome = auth.login(client, input.token);
+    const outcome = auth.login(clientOf(c), input.token);
     if (outcome === 'limited') {
       c.header('Retry-After', '60');
       return failure(c, 429, 'TOO_MANY_ATTEMPTS', 'too many login attempts; wait a minute');
     }
     if (outcome === 'wrong') return failure(c, 401, 'UNAUTHORIZED', 'wrong token');
-    const cookie = auth.sessionCookie();
+    const cookie = auth.startSession();
     setCookie(c, cookie.name, cookie.value, {
       httpOnly: true,
       sameSite: 'Strict',
       path: '/',
       maxAge: cookie.maxAgeSeconds,
+      ...(servedOverTls(c, trustProxy()) && { secure: true }),
     });
     return c.json({ ok: true });
   });
   app.post('/api/logout', (c) => {
+    auth.endSession(c);
     deleteCookie(c, auth.cookieName, { path: '/' });
     return c.json({ ok: true });
   });
 
   // Everything below needs the admin token when one is required.
-  app.use('/api/*', auth.guard());
-  app.use('/metrics', auth.guard());
+  app.use('/api/*', auth.guard(clientOf));
+  app.use('/metrics', auth.guard(clientOf));
 
   app.get('/metrics', async (c) =>
     c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
@@ -95,7 +147,7 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
     return view ? c.json(view) : failure(c, 404, 'NOT_FOUND', `no endpoint ${c.req.param('id')}`);
   });
   app.post('/api/endpoints', async (c) => {
-    const input = await body(c, EndpointInputSchema);
+    const input = await read(c, EndpointInputSchema);
     if (input instanceof Response) return input;
     await hub.saveEndpoint(input, true);
     return c.json(
@@ -104,7 +156,7 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
     );
   });
   app.put('/api/endpoints/:id', async (c) => {
-    const input = await body(c, EndpointInputSchema);
+    const input = await read(c, EndpointInputSchema);
     if (input instanceof Response) return input;
     if (input.name !== c.req.param('id'))
       return failure(c, 400, 'BAD_REQUEST', 'the name cannot change; create a new endpoint');
@@ -130,7 +182,7 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
   });
   app.get('/api/endpoints/:id/tools', (c) => c.json(hub.endpointTools(c.req.param('id'))));
   app.put('/api/endpoints/:id/tools/:tool', async (c) => {
-    const input = await body(c, ToggleBody);
+    const input = await read(c, ToggleBody);
     if (input instanceof Response) return input;
     await hub.setTool(c.req.param('id'), c.req.param('tool'), input.enabled);
     return c.json(hub.endpointTools(c.req.param('id')));
@@ -153,7 +205,7 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
 
   app.get('/api/servers', (c) => c.json(serverViews(hub, hub.fileServerNames())));
   app.post('/api/servers', async (c) => {
-    const input = await body(c, ServerInputSchema);
+    const input = await read(c, ServerInputSchema);
     if (input instanceof Response) return input;
     await hub.saveServer(input as ServerConfig, true);
     return c.json(
@@ -162,7 +214,7 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
     );
   });
   app.put('/api/servers/:id', async (c) => {
-    const input = await body(c, ServerInputSchema);
+    const input = await read(c, ServerInputSchema);
     if (input instanceof Response) return input;
     if (input.name !== c.req.param('id'))
       return failure(c, 400, 'BAD_REQUEST', 'the name cannot change; create a new server');
@@ -187,7 +239,7 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
     ),
   );
   app.post('/api/tools/call', async (c) => {
-    const input = await body(c, CallBody);
+    const input = await read(c, CallBody);
     if (input instanceof Response) return input;
     const started = Date.now();
     const result = await hub.callTool(input.name, input.arguments, { signal: c.req.raw.signal });
@@ -208,27 +260,22 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
   });
 
   // The event stream: every change as it happens, so a page shows it within a second.
-  app.get('/api/events', (c) =>
-    streamSSE(c, async (stream) => {
-      const send = (event: HubEvent) =>
-        void stream.writeSSE({ event: event.type, data: JSON.stringify(event) }).catch(() => {});
-      const onEndpoint = (name: string) => {
-        const endpoint = endpointViews(hub).find((e) => e.id === name);
-        if (endpoint) send({ type: 'endpoint', endpoint });
-      };
-      const onRemoved = (id: string) => send({ type: 'endpoint-removed', id });
-      const onServer = (name: string) => {
-        const server = serverViews(hub, hub.fileServerNames()).find((s) => s.id === name);
-        if (server) send({ type: 'server', server });
-      };
-      const onTools = () => send({ type: 'tools' });
-      const onCall = (entry: Parameters<typeof callItem>[0]) =>
-        send({ type: 'call', call: callItem(entry) });
-      hub.on('endpoint', onEndpoint);
-      hub.on('endpoint-removed', onRemoved);
-      hub.on('server', onServer);
-      hub.on('tools', onTools);
-      hub.on('call', onCall);
+  app.get('/api/events', (c) => {
+    if (feed.size >= limits().sseClients) {
+      c.header('Retry-After', '5');
+      return failure(
+        c,
+        503,
+        'TOO_MANY_STREAMS',
+        `${feed.size} event streams are open, the most this hub serves (hub.limits.sseClients)`,
+      );
+    }
+    return streamSSE(c, async (stream) => {
+      const unsubscribe = feed.subscribe(
+        (event) =>
+          void stream.writeSSE({ event: event.type, data: JSON.stringify(event) }).catch(() => {}),
+      );
+      if (!unsubscribe) return;
       // A dropped stream is reopened by the browser after `retry` ms: one second, not its default.
       await stream.writeSSE({ event: 'hello', data: '{}', retry: 1_000 });
       const keepalive = setInterval(
@@ -237,13 +284,9 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
       );
       await new Promise<void>((resolve) => stream.onAbort(resolve));
       clearInterval(keepalive);
-      hub.off('endpoint', onEndpoint);
-      hub.off('endpoint-removed', onRemoved);
-      hub.off('server', onServer);
-      hub.off('tools', onTools);
-      hub.off('call', onCall);
-    }),
-  );
+      unsubscribe();
+    });
+  });
 
   // The dashboard: its own files, public (the page asks for a login when one is needed).
   app.get('*', (c) => {
@@ -269,10 +312,24 @@ function pageQuery(c: Context): { before?: number; limit?: number } {
   };
 }
 
-function clientAddress(c: Context): string {
+/**
+ * Who is asking, for rate limits. Behind a trusted proxy, the address it appended last to
+ * X-Forwarded-For (earlier entries are the client's own claim).
+ */
+function clientAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',').pop()?.trim();
+    if (forwarded) return forwarded;
+  }
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {
     return 'unknown';
   }
+}
+
+/** Whether the browser reached us over TLS: directly, or through a trusted proxy that says so. */
+function servedOverTls(c: Context, trustProxy: boolean): boolean {
+  if (new URL(c.req.url).protocol === 'https:') return true;
+  return trustProxy && c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
 }

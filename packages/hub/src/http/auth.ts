@@ -1,30 +1,39 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { failure } from './errors.js';
 
 const COOKIE = 'tether_session';
 const SESSION_MS = 12 * 3_600_000;
+const WINDOW_MS = 60_000;
+/** Clients tracked for rate limiting at once; past this the oldest are forgotten. */
+const MAX_CLIENTS = 10_000;
+/** Live dashboard sessions at once; past this the oldest is logged out. */
+const MAX_SESSIONS = 1_000;
 
 export interface AuthOptions {
   /** The admin token; undefined means no token is needed (bound to loopback, none configured). */
   token: string | undefined;
-  /** Login attempts per client per minute. Default 5. */
+  /** Wrong tokens (login or Bearer) per client per minute before it must wait. Default 5. */
   loginsPerMinute?: number;
   now?: () => number;
 }
 
-/** Loopback addresses: only local programs reach them. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
+export type Verdict = 'ok' | 'missing' | 'wrong' | 'limited';
 
 /**
  * The admin token guards everything but health checks and the dashboard's own files. The API
- * takes it as a Bearer token; the dashboard exchanges it once for an HttpOnly session cookie,
- * signed with a key derived from the token (changing the token logs everyone out).
+ * takes it as a Bearer token; the dashboard exchanges it once for an HttpOnly session cookie.
+ *
+ * Sessions live in this process: the cookie names a session, and logging out (or a restart, or
+ * a new token) ends it — a stolen cookie dies with the session. Wrong tokens count against the
+ * client that sent them, whether through the login form or a Bearer header, so guessing the
+ * token costs a minute per handful of tries.
  */
 export class Auth {
-  private readonly attempts = new Map<string, number[]>();
+  private readonly failures = new Map<string, number[]>();
+  /** Session id → when it expires. Insertion order is age order. */
+  private readonly sessions = new Map<string, number>();
   private readonly key: Buffer;
 
   constructor(private readonly options: AuthOptions) {
@@ -37,55 +46,99 @@ export class Auth {
     return this.options.token !== undefined;
   }
 
-  authenticated(c: Context): boolean {
-    if (!this.required) return true;
-    const header = c.req.header('authorization');
-    if (header?.startsWith('Bearer ') && this.tokenMatches(header.slice(7))) return true;
-    const cookie = getCookie(c, COOKIE);
-    return cookie !== undefined && this.sessionValid(cookie);
-  }
-
-  /** Checks a login; `limited` when this client tried too often in the last minute. */
-  login(client: string, token: string): 'ok' | 'wrong' | 'limited' {
-    const now = this.now();
-    const recent = (this.attempts.get(client) ?? []).filter((t) => now - t < 60_000);
-    if (recent.length >= (this.options.loginsPerMinute ?? 5)) return 'limited';
-    recent.push(now);
-    this.attempts.set(client, recent);
-    if (!this.required || this.tokenMatches(token)) {
-      this.attempts.delete(client);
-      return 'ok';
-    }
-    return 'wrong';
-  }
-
-  sessionCookie(): { name: string; value: string; maxAgeSeconds: number } {
-    const expires = this.now() + SESSION_MS;
-    return {
-      name: COOKIE,
-      value: `${expires}.${this.sign(String(expires))}`,
-      maxAgeSeconds: SESSION_MS / 1000,
-    };
-  }
-
   get cookieName(): string {
     return COOKIE;
   }
 
+  /** Whether the request carries the token or a live session, counting a wrong Bearer token. */
+  check(c: Context, client: string): Verdict {
+    if (!this.required) return 'ok';
+    const cookie = getCookie(c, COOKIE);
+    if (cookie !== undefined && this.sessionOf(cookie) !== undefined) return 'ok';
+    const header = c.req.header('authorization');
+    if (header === undefined || !/^Bearer /i.test(header)) return 'missing';
+    if (this.limited(client)) return 'limited';
+    if (this.tokenMatches(header.slice(7).trim())) return 'ok';
+    this.fail(client);
+    return 'wrong';
+  }
+
+  /** For `GET /api/session`: no counting, no limits. */
+  authenticated(c: Context): boolean {
+    if (!this.required) return true;
+    const cookie = getCookie(c, COOKIE);
+    if (cookie !== undefined && this.sessionOf(cookie) !== undefined) return true;
+    const header = c.req.header('authorization');
+    return (
+      header !== undefined && /^Bearer /i.test(header) && this.tokenMatches(header.slice(7).trim())
+    );
+  }
+
+  /** Checks a login; `limited` when this client got the token wrong too often in the last minute. */
+  login(client: string, token: string): 'ok' | 'wrong' | 'limited' {
+    if (this.limited(client)) return 'limited';
+    if (!this.required || this.tokenMatches(token)) return 'ok';
+    this.fail(client);
+    return 'wrong';
+  }
+
+  /** A new session and its cookie value. */
+  startSession(): { name: string; value: string; maxAgeSeconds: number } {
+    const now = this.now();
+    this.prune(now);
+    while (this.sessions.size >= MAX_SESSIONS) {
+      const oldest = this.sessions.keys().next().value as string;
+      this.sessions.delete(oldest);
+    }
+    const id = randomBytes(18).toString('base64url');
+    this.sessions.set(id, now + SESSION_MS);
+    return { name: COOKIE, value: `${id}.${this.sign(id)}`, maxAgeSeconds: SESSION_MS / 1000 };
+  }
+
+  /** Ends the session the request carries, if any: its cookie is worthless from now on. */
+  endSession(c: Context): void {
+    const cookie = getCookie(c, COOKIE);
+    const id = cookie === undefined ? undefined : this.sessionOf(cookie);
+    if (id !== undefined) this.sessions.delete(id);
+  }
+
   /** Middleware for every protected route. */
-  guard(): MiddlewareHandler {
+  guard(clientOf: (c: Context) => string): MiddlewareHandler {
     return async (c, next) => {
-      if (this.authenticated(c)) return next();
-      return c.json(
-        {
-          error: {
-            code: 'UNAUTHORIZED',
-            message: 'an admin token is required (Authorization: Bearer …, or log in)',
-          },
-        },
+      const verdict = this.check(c, clientOf(c));
+      if (verdict === 'ok') return next();
+      if (verdict === 'limited') {
+        c.header('Retry-After', '60');
+        return failure(c, 429, 'TOO_MANY_ATTEMPTS', 'too many wrong tokens; wait a minute');
+      }
+      return failure(
+        c,
         401,
+        'UNAUTHORIZED',
+        verdict === 'wrong'
+          ? 'wrong admin token'
+          : 'an admin token is required (Authorization: Bearer …, or log in)',
       );
     };
+  }
+
+  private limited(client: string): boolean {
+    const now = this.now();
+    const recent = (this.failures.get(client) ?? []).filter((t) => now - t < WINDOW_MS);
+    if (recent.length === 0) this.failures.delete(client);
+    else this.failures.set(client, recent);
+    return recent.length >= (this.options.loginsPerMinute ?? 5);
+  }
+
+  private fail(client: string): void {
+    const list = this.failures.get(client) ?? [];
+    // Re-inserting moves the client to the end, so the first key is the longest quiet.
+    this.failures.delete(client);
+    list.push(this.now());
+    this.failures.set(client, list);
+    while (this.failures.size > MAX_CLIENTS) {
+      this.failures.delete(this.failures.keys().next().value as string);
+    }
   }
 
   private tokenMatches(candidate: string): boolean {
@@ -96,12 +149,24 @@ export class Auth {
     return timingSafeEqual(a, b);
   }
 
-  private sessionValid(value: string): boolean {
-    const [expires, signature] = value.split('.');
-    if (!expires || !signature || Number(expires) < this.now()) return false;
-    const expected = Buffer.from(this.sign(expires));
+  /** The live session a cookie names, if its signature holds and it has not ended or expired. */
+  private sessionOf(value: string): string | undefined {
+    const [id, signature] = value.split('.');
+    if (!id || !signature) return undefined;
+    const expected = Buffer.from(this.sign(id));
     const given = Buffer.from(signature);
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    const expires = this.sessions.get(id);
+    if (expires === undefined) return undefined;
+    if (expires < this.now()) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    return id;
+  }
+
+  private prune(now: number): void {
+    for (const [id, expires] of this.sessions) if (expires < now) this.sessions.delete(id);
   }
 
   private sign(value: string): string {
@@ -130,9 +195,11 @@ export function sameOriginWrites(): MiddlewareHandler {
       originHost = undefined;
     }
     if (originHost !== host) {
-      return c.json(
-        { error: { code: 'FORBIDDEN_ORIGIN', message: `requests from ${origin} are not allowed` } },
+      return failure(
+        c,
         403,
+        'FORBIDDEN_ORIGIN',
+        `requests from ${JSON.stringify(origin.slice(0, 100))} are not allowed`,
       );
     }
     return next();

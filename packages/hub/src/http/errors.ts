@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { z } from 'zod';
 import { HubError } from '../hub.js';
+import { redact } from '../log/redact.js';
 import { isStoreError } from '../store/index.js';
 import { UpstreamError } from '../upstream/types.js';
 
@@ -28,41 +29,18 @@ const HUB_STATUS: Record<HubError['code'], ContentfulStatusCode> = {
 const UPSTREAM_STATUS: Record<string, ContentfulStatusCode> = {
   UPSTREAM_UNKNOWN_TOOL: 404,
   UPSTREAM_TIMEOUT: 504,
+  UPSTREAM_ARGUMENTS_TOO_LARGE: 413,
 };
 
 /** The one mapper from local errors (string codes) to HTTP answers. */
 export function answerError(c: Context, error: unknown) {
-  if (error instanceof HubError)
-    return failure(c, HUB_STATUS[error.code], error.code, error.message);
+  // A body stream cut by the size limit surfaces here when a handler was reading it.
+  if (error instanceof HTTPException) return failure(c, error.status, 'HTTP', error.message);
+  const message = redact((error as Error)?.message ?? String(error));
+  if (error instanceof HubError) return failure(c, HUB_STATUS[error.code], error.code, message);
   if (error instanceof UpstreamError)
-    return failure(c, UPSTREAM_STATUS[error.code] ?? 502, error.code, error.message);
+    return failure(c, UPSTREAM_STATUS[error.code] ?? 502, error.code, message);
   if (isStoreError(error))
-    return failure(c, error.code === 'STORE_INVALID' ? 400 : 503, error.code, error.message);
-  return failure(c, 500, 'INTERNAL', (error as Error).message ?? String(error));
-}
-
-/** Reads and validates a JSON body; answers 400 with every issue when it does not fit. */
-export async function body<T extends z.ZodType>(
-  c: Context,
-  schema: T,
-): Promise<z.output<T> | Response> {
-  let value: unknown;
-  try {
-    value = await c.req.json();
-  } catch {
-    return failure(c, 400, 'BAD_REQUEST', 'the body must be JSON');
-  }
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({
-    path: i.path.join('.') || '(body)',
-    message: i.message,
-  }));
-  return failure(
-    c,
-    400,
-    'BAD_REQUEST',
-    issues.map((i) => `${i.path}: ${i.message}`).join('; '),
-    issues,
-  );
+    return failure(c, error.code === 'STORE_INVALID' ? 400 : 503, error.code, message);
+  return failure(c, 500, 'INTERNAL', message);
 }

@@ -1,0 +1,145 @@
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { failure } from './errors.js';
+
+/**
+ * The door: checks that run before any route, in the order STYLE.md habit 16 gives — the Host,
+ * then the size. A request that fails here never reaches a handler or a parser.
+ */
+
+export interface HostPolicy {
+  /** The address the server is bound to (`127.0.0.1`, `0.0.0.0`, a name…). */
+  boundHost: string;
+  /** `hub.allowedHosts`: names (or name:port) the hub is served under, read on every request. */
+  allowedHosts(): readonly string[];
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/** Loopback addresses and names: only local programs reach them. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return LOOPBACK_NAMES.has(h) || h.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/**
+ * Refuses a request whose Host is not one this hub is served under. A page on `evil.test` that
+ * resolves to 127.0.0.1 (DNS rebinding) sends `Host: evil.test` and its own matching Origin, so
+ * an Origin check alone lets it in; the Host is the one thing such a page cannot choose.
+ * Allowed: loopback names and addresses, the bound host (and, bound to a wildcard, this
+ * machine's own addresses — an IP literal cannot be rebound), and `hub.allowedHosts`.
+ */
+export function hostGuard(policy: HostPolicy): MiddlewareHandler {
+  const bound = policy.boundHost.toLowerCase();
+  const own = WILDCARDS.has(bound) ? localAddresses() : new Set([bound]);
+  return async (c, next) => {
+    // In-process requests (tests, app.request) carry the host in the URL only.
+    const header = c.req.header('host') ?? new URL(c.req.url).host;
+    if (header === undefined || header === '') return refuse(c, 'a Host header is required');
+    const host = header.toLowerCase();
+    const name = hostname(host);
+    if (isLoopback(name) || own.has(name) || own.has(`[${name}]`)) return next();
+    const allowed = policy.allowedHosts();
+    if (allowed.includes(name) || allowed.includes(host)) return next();
+    return refuse(
+      c,
+      `the hub is not served under the name ${JSON.stringify(header.slice(0, 100))}; add it to hub.allowedHosts if it should be`,
+    );
+  };
+}
+
+function refuse(c: Context, message: string) {
+  return failure(c, 403, 'FORBIDDEN_HOST', message);
+}
+
+/** `example.test:8765` → `example.test`; `[::1]:8765` → `::1`. */
+function hostname(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end > 0 ? host.slice(1, end) : host;
+  }
+  const colon = host.indexOf(':');
+  // More than one colon without brackets is a bare IPv6 address.
+  if (colon >= 0 && host.indexOf(':', colon + 1) < 0) return host.slice(0, colon);
+  return host;
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) {
+      if (isIP(entry.address)) out.add(entry.address.toLowerCase().replace(/%.*$/, ''));
+    }
+  }
+  return out;
+}
+
+/** Bodies over `maxBytes` are refused with 413 before they are read whole. */
+export function sizeLimit(maxBytes: () => number): MiddlewareHandler {
+  return (c, next) =>
+    bodyLimit({
+      maxSize: maxBytes(),
+      onError: (ctx) =>
+        failure(ctx, 413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${maxBytes()} bytes`),
+    })(c, next);
+}
+
+/**
+ * The deepest nesting of a JSON text, counted without parsing it (strings skipped), stopping
+ * as soon as `max` is passed: deep nesting is what makes recursive code downstream overflow.
+ */
+export function exceedsDepth(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) {
+      if (++depth > max) return true;
+    } else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * A reader for JSON bodies: the text (already bounded by the size limit at the door), its
+ * nesting checked before it is parsed, then the schema. Every refusal is a 400 with every
+ * issue, never a 500.
+ */
+export function jsonBody(maxDepth: () => number) {
+  return async function read<T extends z.ZodType>(
+    c: Context,
+    schema: T,
+  ): Promise<z.output<T> | Response> {
+    let value: unknown;
+    try {
+      const text = await c.req.text();
+      if (exceedsDepth(text, maxDepth()))
+        return failure(c, 400, 'BAD_REQUEST', `the body nests deeper than ${maxDepth()} levels`);
+      value = JSON.parse(text);
+    } catch {
+      return failure(c, 400, 'BAD_REQUEST', 'the body must be JSON');
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const issues = parsed.error.issues.map((i) => ({
+      path: i.path.join('.') || '(body)',
+      message: i.message,
+    }));
+    return failure(
+      c,
+      400,
+      'BAD_REQUEST',
+      issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+      issues,
+    );
+  };
+}
