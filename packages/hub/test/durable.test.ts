@@ -234,6 +234,8 @@ describe('notifications', () => {
             kind: 'generic',
             url: hookUrl,
             events: ['endpoint.down', 'endpoint.parked', 'endpoint.recovered', 'server.crashloop'],
+            // The test's webhook listens on loopback.
+            allowPrivate: true,
           },
         ],
       },

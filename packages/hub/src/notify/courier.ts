@@ -1,6 +1,9 @@
 import type { Clock } from '@tether/link';
 import type { Logger } from '../log/logger.js';
+import { redact } from '../log/redact.js';
 import { formatMessage } from './format.js';
+import { isDeliveryError } from './post.js';
+import type { Post } from './post.js';
 import { judgeResponse, parseRetryAfter, retryDelay } from './retry.js';
 import type { RetryPolicy, Verdict } from './retry.js';
 import type { Channel, NotifyEvent } from './types.js';
@@ -8,7 +11,8 @@ import type { Channel, NotifyEvent } from './types.js';
 export interface CourierOptions {
   clock: Clock;
   logger: Logger;
-  fetch: typeof fetch;
+  /** How a request goes out: guardedPost, or a fake in tests. */
+  post: Post;
   random: () => number;
   retry: RetryPolicy;
   /** One attempt gives up after this long and counts as a network error. */
@@ -36,7 +40,11 @@ interface Job {
  *              │
  *              ├─ network error, timeout, 429, 5xx ─► wait (Retry-After or backoff) ─► attempt
  *              │                                       … until retry.attempts are spent (failed + 1)
- *              └─ other 4xx, service refusal ─────────► failed + 1
+ *              └─ 3xx, other 4xx, service refusal,
+ *                 a private target (no allowPrivate) ─► failed + 1
+ *
+ * Log lines carry the channel's name and host and the reason, each through redact(): the
+ * URL is the credential for most services, and a reason may quote it.
  */
 export class Courier {
   private readonly jobs = new Set<Job>();
@@ -81,7 +89,11 @@ export class Courier {
       this.jobs.delete(job);
       this.failedCount += 1;
       this.options.logger.error(
-        { err: error, channel: describe(job.channel) },
+        {
+          error: redact(messageOf(error)),
+          ...(error instanceof Error && error.stack && { stack: redact(error.stack) }),
+          channel: describe(job.channel),
+        },
         'notification failed',
       );
     });
@@ -111,7 +123,7 @@ export class Courier {
           event: job.event.type,
           attempt: job.attempt,
           delayMs: delay,
-          why: verdict.why,
+          why: redact(verdict.why),
         },
         'notification attempt failed; retrying',
       );
@@ -121,7 +133,7 @@ export class Courier {
     this.jobs.delete(job);
     this.failedCount += 1;
     logger.warn(
-      { channel: where, event: job.event.type, attempts: job.attempt, why: verdict.why },
+      { channel: where, event: job.event.type, attempts: job.attempt, why: redact(verdict.why) },
       verdict.outcome === 'retry'
         ? 'notification not delivered; giving up after the last attempt'
         : 'notification refused; not retrying',
@@ -130,7 +142,7 @@ export class Courier {
 
   /** One request. Never throws: every way it can go wrong becomes a Verdict. */
   private async post(job: Job): Promise<Verdict> {
-    const { clock, fetch, requestTimeoutMs } = this.options;
+    const { clock, post, requestTimeoutMs } = this.options;
     const { channel } = job;
     let message;
     try {
@@ -148,29 +160,25 @@ export class Courier {
     const timeout = clock.setTimeout(() => abort.abort(), requestTimeoutMs);
     job.timer = timeout;
     try {
-      const response = await fetch(message.url ?? channel.url, {
-        method: 'POST',
+      const answer = await post({
+        url: message.url ?? channel.url,
         headers: { ...message.headers, ...channel.headers },
         body: message.body,
         signal: abort.signal,
-        redirect: 'follow',
+        allowPrivate: channel.allowPrivate === true,
       });
-      const body = await response.text();
       return judgeResponse(
         channel.kind,
-        response.status,
-        parseRetryAfter(response.headers.get('retry-after'), Date.now()),
-        body,
+        answer.status,
+        parseRetryAfter(answer.retryAfter, Date.now()),
+        answer.body,
+        answer.location,
       );
     } catch (error) {
       if (abort.signal.aborted)
         return { outcome: 'retry', why: `no answer within ${requestTimeoutMs} ms` };
-      // fetch reports every network failure (refused, reset, DNS) as TypeError('fetch failed')
-      // with the cause attached; any other TypeError is a request it would not even send. Its
-      // message quotes the bad URL or header value, which may be the secret, so it is not kept.
-      if (error instanceof TypeError && error.message !== 'fetch failed') {
-        return { outcome: 'refused', why: 'the channel URL or a header is not valid' };
-      }
+      // A private target or a request that cannot be built will be the same next time.
+      if (isDeliveryError(error)) return { outcome: 'refused', why: error.message };
       return { outcome: 'retry', why: networkMessage(error) };
     } finally {
       clock.clearTimeout(timeout);
@@ -188,18 +196,19 @@ export function describe(channel: Channel): string {
   } catch {
     // an unparseable URL shows as '?'
   }
-  return `${channel.name ?? channel.kind} (${channel.kind} via ${host})`;
+  return redact(`${channel.name ?? channel.kind} (${channel.kind} via ${host})`);
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** fetch says only "fetch failed"; the useful part (ECONNREFUSED …) is in its cause. */
+/**
+ * A socket error's code (ECONNREFUSED, ENOTFOUND …) says it best. When both address families
+ * were tried, node reports an AggregateError whose own code is empty; its first error has one.
+ */
 function networkMessage(error: unknown): string {
-  const cause =
-    error instanceof Error
-      ? (error.cause as { code?: string; message?: string } | undefined)
-      : undefined;
-  return cause?.code ?? cause?.message ?? messageOf(error);
+  const first = error instanceof AggregateError ? (error.errors[0] as unknown) : error;
+  const code = (first as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== '' ? code : messageOf(first);
 }

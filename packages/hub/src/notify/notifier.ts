@@ -1,8 +1,11 @@
 import { systemClock } from '@tether/link';
 import type { Clock, LinkStateName } from '@tether/link';
 import type { Logger } from '../log/logger.js';
+import { redact } from '../log/redact.js';
 import type { UpstreamStateName } from '../upstream/types.js';
 import { Courier } from './courier.js';
+import { guardedPost } from './post.js';
+import type { Post } from './post.js';
 import { defaultRetryPolicy } from './retry.js';
 import type { RetryPolicy } from './retry.js';
 import type { Channel, EndpointDetail, NotifyEvent, TroubleState } from './types.js';
@@ -12,7 +15,11 @@ export interface NotifierOptions {
   channels: () => readonly Channel[];
   logger: Logger;
   clock?: Clock;
-  fetch?: typeof fetch;
+  /**
+   * How one request goes out. Default: node:http(s), refusing private targets of channels
+   * without `allowPrivate` and never following redirects. Tests pass a fake.
+   */
+  post?: Post;
   /** Jitter source for retry delays; tests pass a fixed one. */
   random?: () => number;
   /** Not connected this long without a break before anyone is told. Default 30 s. */
@@ -96,7 +103,7 @@ export class Notifier {
     this.courier = new Courier({
       clock: this.clock,
       logger: options.logger,
-      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      post: options.post ?? guardedPost,
       random: options.random ?? Math.random,
       retry: { ...defaultRetryPolicy, ...options.retry },
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
@@ -225,7 +232,10 @@ export class Notifier {
     try {
       channels = this.options.channels();
     } catch (error) {
-      this.logger.error({ err: error, event: event.type }, 'cannot read notification channels');
+      this.logger.error(
+        { error: redact(messageOf(error)), event: event.type },
+        'cannot read notification channels',
+      );
       return;
     }
     this.logger.info({ event: event.type, subject: subjectOf(event) }, 'notifying');
@@ -271,7 +281,10 @@ export class Notifier {
     try {
       channel = this.options.channels().find((c) => key.startsWith(`${channelKey(c)}\u0000`));
     } catch (error) {
-      this.logger.error({ err: error, event: event.type }, 'cannot read notification channels');
+      this.logger.error(
+        { error: redact(messageOf(error)), event: event.type },
+        'cannot read notification channels',
+      );
     }
     if (channel) this.courier.send(channel, event);
   }
@@ -311,4 +324,8 @@ function detailOf(info: EndpointInfo, previous: EndpointDetail = {}): EndpointDe
     ...(info.attempts !== undefined && { attempts: info.attempts }),
   };
   return fresh.lastClose || fresh.lastError ? fresh : { ...previous, ...fresh };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -48,18 +48,30 @@ export type Verdict =
  * Network errors, 429 and 5xx are worth another try; any other 4xx will not get better by
  * itself (wrong URL, bad body, revoked token). Feishu, DingTalk and WeCom answer 200 even when
  * they refuse a message and put the reason in the body, so their body is read too.
+ *
+ * A 3xx is never followed: the redirect target was not checked as the channel URL was, and
+ * following it would hand that target the body. `location` (where it pointed) shows as its
+ * origin only, since its path may hold a token.
  */
 export function judgeResponse(
   kind: ChannelKind,
   status: number,
   retryAfter: number | undefined,
   body: string,
+  location?: string,
 ): Verdict {
   if (status === 429 || status >= 500) {
     return {
       outcome: 'retry',
       why: `HTTP ${status}`,
       ...(retryAfter !== undefined && { retryAfterMs: retryAfter }),
+    };
+  }
+  if (status >= 300 && status < 400) {
+    const to = originOf(location);
+    return {
+      outcome: 'refused',
+      why: `HTTP ${status} redirect${to ? ` to ${to}` : ''}; redirects are not followed, so set the channel URL to the final address`,
     };
   }
   if (status < 200 || status >= 300)
@@ -83,6 +95,16 @@ function serviceRefusal(kind: ChannelKind, body: string): string | undefined {
   const message = kind === 'feishu' ? (r.msg ?? r.StatusMessage) : r.errmsg;
   if (code === undefined || code === 0) return undefined;
   return `${kind} refused the message: code ${String(code)}${typeof message === 'string' ? ` ${message}` : ''}`;
+}
+
+function originOf(location: string | undefined): string | undefined {
+  if (location === undefined) return undefined;
+  try {
+    const origin = new URL(location).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }
 
 function snippet(body: string): string {

@@ -29,6 +29,11 @@ export interface Channel {
   enabled?: boolean;
   /** Only these event types; absent or empty means all of them. */
   events?: readonly string[];
+  /**
+   * Deliver to private, loopback, link-local and other non-public addresses too (a webhook on
+   * the LAN). Default false: such a target is refused, checked on the address connected to.
+   */
+  allowPrivate?: boolean;
 }
 
 /** The last thing known about why an endpoint is not connected. */

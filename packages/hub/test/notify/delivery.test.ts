@@ -19,11 +19,13 @@ async function receiver(): Promise<Receiver> {
   return r;
 }
 
+/** Every receiver here is on loopback, which a channel reaches only with allowPrivate. */
 function notifier(channels: Channel[], options: Partial<NotifierOptions> = {}) {
   const clock = new ManualClock(Date.UTC(2025, 10, 14, 10, 0, 0));
   const log = capturedLogger();
+  const local = channels.map((channel) => ({ ...channel, allowPrivate: true }));
   const n = new Notifier({
-    channels: () => channels,
+    channels: () => local,
     logger: log.logger,
     clock,
     random: () => 1, // the longest delay of each jittered step: d
@@ -151,6 +153,26 @@ describe('delivering to a webhook', () => {
     n.close();
     expect(clock.pending).toBe(0);
     expect(n.stats().pending).toBe(0);
+  });
+
+  it('a header node cannot send is refused at once, without quoting its value', async () => {
+    const hook = await receiver();
+    const {
+      clock,
+      notifier: n,
+      log,
+    } = notifier([
+      { kind: 'ntfy', url: hook.url, headers: { authorization: 'Bearer tk_SECRET\r\nX-Evil: 1' } },
+    ]);
+    n.serverState('calc', 'failed');
+    await waitUntil(() => n.stats().failed === 1, { what: 'the refusal' });
+    expect(hook.requests).toHaveLength(0);
+    expect(clock.pending).toBe(0);
+    expect(log.lines().find((l) => l.level === 40)).toMatchObject({
+      msg: 'notification refused; not retrying',
+      why: 'the channel URL or a header is not valid',
+    });
+    expect(JSON.stringify(log.lines())).not.toContain('tk_SECRET');
   });
 
   it('close() abandons a request in flight and leaves no timer', async () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log/logger.js';
 import type { Logger } from '../../src/log/logger.js';
+import type { Post } from '../../src/notify/index.js';
 
 export interface Received {
   method: string;
@@ -19,15 +20,21 @@ export type Reply = { status: number; headers?: Record<string, string>; body?: s
 export interface Receiver {
   url: string;
   requests: Received[];
+  /** TCP connections accepted so far: a refused target must not even be connected to. */
+  readonly connections: number;
   /** Answers for the next requests, in order; after them every request gets 200 "ok". */
   replies: Reply[];
   close(): Promise<void>;
 }
 
-/** A webhook receiver on 127.0.0.1, port 0, that records every request. */
+/**
+ * A webhook receiver on 127.0.0.1, port 0, that records every request. Loopback is private:
+ * a channel that delivers here needs `allowPrivate: true`.
+ */
 export async function startReceiver(): Promise<Receiver> {
   const requests: Received[] = [];
   const replies: Reply[] = [];
+  let connections = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -44,11 +51,15 @@ export async function startReceiver(): Promise<Receiver> {
       res.end(reply.body ?? '');
     });
   });
+  server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/hook/SECRET-PATH-TOKEN`,
     requests,
+    get connections() {
+      return connections;
+    },
     replies,
     close: () =>
       new Promise<void>((resolve) => {
@@ -88,23 +99,20 @@ export function capturedLogger(): { logger: Logger; lines: () => Array<Record<st
   };
 }
 
-/** A fetch that records what would be sent and answers 200 at once. */
-export function recordingFetch(): {
-  fetch: typeof fetch;
+/** A post that records what would be sent and answers 200 at once. */
+export function recordingPost(): {
+  post: Post;
   sent: Array<{ url: string; body: Record<string, unknown> }>;
 } {
   const sent: Array<{ url: string; body: Record<string, unknown> }> = [];
-  const fake = (async (input: string | URL | Request, init?: RequestInit) => {
-    sent.push({
-      url: String(input),
-      body: JSON.parse(String(init?.body)) as Record<string, unknown>,
-    });
-    return new Response('ok', { status: 200 });
-  }) as typeof fetch;
-  return { fetch: fake, sent };
+  const post: Post = (request) => {
+    sent.push({ url: request.url, body: JSON.parse(request.body) as Record<string, unknown> });
+    return Promise.resolve({ status: 200, retryAfter: null, body: 'ok' });
+  };
+  return { post, sent };
 }
 
-/** Lets resolved promises run (fetch fakes answer in microtasks). */
+/** Lets resolved promises run (post fakes answer in microtasks). */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }

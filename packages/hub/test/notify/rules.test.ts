@@ -2,20 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@tether/testkit';
 import { silentLogger } from '../../src/log/logger.js';
 import { Notifier } from '../../src/notify/index.js';
-import type { Channel, NotifierOptions } from '../../src/notify/index.js';
-import { recordingFetch, settle } from './helpers.js';
+import type { Channel, NotifierOptions, Post } from '../../src/notify/index.js';
+import { recordingPost, settle } from './helpers.js';
 
 const START = Date.UTC(2025, 10, 14, 10, 0, 0);
 const hook: Channel = { name: 'ops', kind: 'generic', url: 'https://hooks.example.test/tether' };
 
 function setup(options: Partial<NotifierOptions> = {}) {
   const clock = new ManualClock(START);
-  const { fetch, sent } = recordingFetch();
+  const { post, sent } = recordingPost();
   const notifier = new Notifier({
     channels: () => [hook],
     logger: silentLogger(),
     clock,
-    fetch,
+    post,
     ...options,
   });
   const events = () => sent.map((s) => s.body.event);
@@ -223,13 +223,13 @@ describe('rate limit', () => {
 describe('channels and teardown', () => {
   it('reads the channel list again for every message', () => {
     const clock = new ManualClock(START);
-    const { fetch, sent } = recordingFetch();
+    const { post, sent } = recordingPost();
     const channels: Channel[] = [];
     const notifier = new Notifier({
       channels: () => channels,
       logger: silentLogger(),
       clock,
-      fetch,
+      post,
     });
     notifier.serverState('one', 'failed');
     channels.push(hook, { ...hook, url: 'https://other.example.test/x' });
@@ -242,7 +242,7 @@ describe('channels and teardown', () => {
 
   it('a channel gets only the events it asked for, and a disabled one gets nothing', () => {
     const clock = new ManualClock(START);
-    const { fetch, sent } = recordingFetch();
+    const { post, sent } = recordingPost();
     const channels: Channel[] = [
       { ...hook, url: 'https://all.example.test/' },
       { ...hook, url: 'https://servers.example.test/', events: ['server.crashloop'] },
@@ -252,7 +252,7 @@ describe('channels and teardown', () => {
       channels: () => channels,
       logger: silentLogger(),
       clock,
-      fetch,
+      post,
     });
     notifier.endpointState('a', 'parked');
     notifier.serverState('calc', 'failed');
@@ -277,12 +277,12 @@ describe('channels and teardown', () => {
 
   it('close() cancels outage timers, held messages and retries, and leaves no timer', async () => {
     const clock = new ManualClock(START);
-    const failing = (async () => new Response('busy', { status: 503 })) as typeof fetch;
+    const failing: Post = () => Promise.resolve({ status: 503, retryAfter: null, body: 'busy' });
     const notifier = new Notifier({
       channels: () => [hook],
       logger: silentLogger(),
       clock,
-      fetch: failing,
+      post: failing,
       downAfterMs: 1_000,
     });
     notifier.endpointState('a', 'backoff'); // will be told: retry timer after a 503
