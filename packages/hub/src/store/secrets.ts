@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ownerOnlyDir } from './files.js';
 import type { EndpointRow, ServerRow, Store } from './types.js';
 
 const PREFIX = 'enc:v1:';
@@ -12,11 +13,13 @@ const PREFIX = 'enc:v1:';
 export function loadKey(options: { secret?: string; file: string }): Buffer {
   if (options.secret) return createHash('sha256').update(options.secret).digest();
   if (existsSync(options.file)) {
+    // A key file someone loosened (or a copy restored with a default mode) is tightened again.
+    if ((statSync(options.file).mode & 0o077) !== 0) chmodSync(options.file, 0o600);
     const key = Buffer.from(readFileSync(options.file, 'utf8').trim(), 'base64');
     if (key.length !== 32) throw new Error(`${options.file} does not hold a 32-byte key`);
     return key;
   }
-  mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+  ownerOnlyDir(dirname(options.file));
   const key = randomBytes(32);
   writeFileSync(options.file, key.toString('base64'), { mode: 0o600 });
   chmodSync(options.file, 0o600);

@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { toStoreError } from './errors.js';
+import { ownerOnlyDir } from './files.js';
 import { createKyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import type { Store } from './types.js';
@@ -22,14 +23,26 @@ export interface SqliteOptions {
 export function sqlitePath(options: SqliteOptions): string {
   if (options.file !== undefined) return options.file;
   const home = options.home ?? process.env.TETHER_HOME ?? join(homedir(), '.tether');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  ownerOnlyDir(home);
   return join(home, 'tether.db');
+}
+
+/**
+ * The database and its WAL and shared-memory files, owner-only. The file is created 0600 before
+ * SQLite opens it, because SQLite gives the -wal and -shm files the mode of the database.
+ */
+function ownerOnlyFiles(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
 }
 
 export function openSqlite(options: SqliteOptions): Store {
   let path = options.file ?? '(default)';
   try {
     path = sqlitePath(options);
+    if (path !== ':memory:' && path !== '') ownerOnlyFiles(path);
     const database = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
     try {
       // WAL lets readers (the dashboard) run beside the writer; with WAL, NORMAL only risks the
