@@ -505,7 +505,8 @@ export class Hub extends EventEmitter<HubEvents> {
       tools: () => catalogFor(this.catalog, this.toolViews.get(config.name) ?? config),
       callTool: (entry, args, options) => this.invoke(entry, args, options),
       linkOptions: {
-        socketFactory: wsSocketFactory(),
+        // Frames over the limit are refused by ws from their header, before any is buffered.
+        socketFactory: wsSocketFactory({ maxPayload: this.config.hub.limits.frameBytes }),
         ...linkOptionsFrom({ ...this.config.hub.monitor, ...config.monitor }),
         ...this.options.linkOptions,
       },

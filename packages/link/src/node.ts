@@ -25,7 +25,18 @@ export function wsSocketFactory(options: WsFactoryOptions = {}): SocketFactory {
       handlers.onError(new Error(`upgrade refused: HTTP ${res.statusCode ?? '?'}`));
       ws.terminate();
     });
-    ws.on('error', (error) => handlers.onError(error));
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws has already refused the frame from its header (nothing was buffered) and closes with 1009.
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        handlers.onError(
+          new Error(
+            `the peer sent a frame over the ${options.maxPayload ?? 104_857_600}-byte limit; closed with 1009`,
+          ),
+        );
+        return;
+      }
+      handlers.onError(error);
+    });
     ws.on('close', (code, reason) => {
       handlers.onClose(code, reason.toString());
       ws.removeAllListeners();

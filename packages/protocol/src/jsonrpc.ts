@@ -7,21 +7,33 @@ import { z } from 'zod';
  * them to strings such as "<uuid>_n_1"; either must be echoed back exactly, so an id is kept as
  * the value that arrived and never coerced.
  */
-export const JsonRpcIdSchema = z.union([z.string(), z.number()]);
+export const JsonRpcIdSchema = z.union([
+  z.string(),
+  // 1.5, 1e308 or 2^64 would not come back as the same id: refused, not coerced.
+  z.number().refine(Number.isSafeInteger, 'a numeric id must be an integer (within ±2^53)'),
+]);
 export type JsonRpcId = z.infer<typeof JsonRpcIdSchema>;
+
+/** JSON-RPC params are structured: an object or an array, never a bare value. */
+const ParamsSchema = z
+  .unknown()
+  .optional()
+  .refine((v): boolean => v === undefined || (typeof v === 'object' && v !== null), {
+    message: 'params must be an object or an array',
+  });
 
 export const JsonRpcRequestSchema = z.object({
   jsonrpc: z.literal('2.0'),
   id: JsonRpcIdSchema,
   method: z.string(),
-  params: z.unknown().optional(),
+  params: ParamsSchema,
 });
 export type JsonRpcRequest = z.infer<typeof JsonRpcRequestSchema>;
 
 export const JsonRpcNotificationSchema = z.object({
   jsonrpc: z.literal('2.0'),
   method: z.string(),
-  params: z.unknown().optional(),
+  params: ParamsSchema,
 });
 export type JsonRpcNotification = z.infer<typeof JsonRpcNotificationSchema>;
 
@@ -61,12 +73,26 @@ export const ErrorCode = {
   NoProvider: -32001,
 } as const;
 
-/** What a frame turned out to be; `invalid` carries a reason fit for a log line. */
+/**
+ * What a frame turned out to be. `invalid` carries a reason fit for a log line, the JSON-RPC
+ * error code to answer with, and — for a request whose id could be read — that id, so the
+ * answer reaches the caller; otherwise the answer goes to `id: null`.
+ */
 export type Classified =
   | { kind: 'request'; message: JsonRpcRequest }
   | { kind: 'notification'; message: JsonRpcNotification }
   | { kind: 'response'; message: JsonRpcResponse }
-  | { kind: 'invalid'; reason: string; raw: string };
+  | Invalid;
+
+export interface Invalid {
+  kind: 'invalid';
+  reason: string;
+  raw: string;
+  code:
+    typeof ErrorCode.ParseError | typeof ErrorCode.InvalidRequest | typeof ErrorCode.InvalidParams;
+  /** Set when the frame was a request with a usable id. */
+  id?: JsonRpcId;
+}
 
 /**
  * Reads one WebSocket text frame. Never throws: a malformed frame is a value the caller can
@@ -77,46 +103,65 @@ export function classifyFrame(raw: string): Classified {
   try {
     value = JSON.parse(raw);
   } catch (error) {
-    return { kind: 'invalid', reason: `not JSON: ${(error as Error).message}`, raw };
+    return {
+      kind: 'invalid',
+      reason: `not JSON: ${(error as Error).message}`,
+      raw,
+      code: ErrorCode.ParseError,
+    };
   }
   return classifyMessage(value, raw);
 }
 
 export function classifyMessage(value: unknown, raw = safeStringify(value)): Classified {
+  const invalid = (reason: string, code: Invalid['code'] = ErrorCode.InvalidRequest): Invalid => ({
+    kind: 'invalid',
+    reason,
+    raw,
+    code,
+  });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     // Batches are not used by Xiaozhi; treating them as invalid keeps the referee strict.
-    return { kind: 'invalid', reason: 'not a JSON-RPC object', raw };
+    return invalid('not a JSON-RPC object');
   }
   const record = value as Record<string, unknown>;
-  if (record.jsonrpc !== '2.0') return { kind: 'invalid', reason: 'jsonrpc is not "2.0"', raw };
+  const id = JsonRpcIdSchema.safeParse(record.id);
+  if (record.jsonrpc !== '2.0')
+    return { ...invalid('jsonrpc is not "2.0"'), ...(id.success && { id: id.data }) };
   if ('method' in record) {
     if ('id' in record) {
       const parsed = JsonRpcRequestSchema.safeParse(record);
-      return parsed.success
-        ? { kind: 'request', message: parsed.data }
-        : { kind: 'invalid', reason: `bad request: ${firstIssue(parsed.error)}`, raw };
+      if (parsed.success) return { kind: 'request', message: parsed.data };
+      const params = parsed.error.issues[0]?.path[0] === 'params';
+      return {
+        ...invalid(
+          `bad request: ${firstIssue(parsed.error)}`,
+          params ? ErrorCode.InvalidParams : ErrorCode.InvalidRequest,
+        ),
+        ...(id.success && { id: id.data }),
+      };
     }
     const parsed = JsonRpcNotificationSchema.safeParse(record);
     return parsed.success
       ? { kind: 'notification', message: parsed.data }
-      : { kind: 'invalid', reason: `bad notification: ${firstIssue(parsed.error)}`, raw };
+      : invalid(`bad notification: ${firstIssue(parsed.error)}`);
   }
   if ('result' in record && 'error' in record) {
-    return { kind: 'invalid', reason: 'response has both result and error', raw };
+    return invalid('response has both result and error');
   }
   if ('result' in record) {
     const parsed = JsonRpcSuccessSchema.safeParse(record);
     return parsed.success
       ? { kind: 'response', message: parsed.data }
-      : { kind: 'invalid', reason: `bad response: ${firstIssue(parsed.error)}`, raw };
+      : invalid(`bad response: ${firstIssue(parsed.error)}`);
   }
   if ('error' in record) {
     const parsed = JsonRpcFailureSchema.safeParse(record);
     return parsed.success
       ? { kind: 'response', message: parsed.data }
-      : { kind: 'invalid', reason: `bad error response: ${firstIssue(parsed.error)}`, raw };
+      : invalid(`bad error response: ${firstIssue(parsed.error)}`);
   }
-  return { kind: 'invalid', reason: 'neither request, notification nor response', raw };
+  return invalid('neither request, notification nor response');
 }
 
 export function isFailure(response: JsonRpcResponse): response is JsonRpcFailure {

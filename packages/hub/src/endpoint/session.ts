@@ -6,7 +6,7 @@ import { callRecord } from '../catalog/catalog.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { EndpointConfig, HubSettings } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { maskUrl } from '../log/redact.js';
+import { maskUrl, redact, registerSecrets, secretsOfUrl } from '../log/redact.js';
 import { HealthTracker } from '../monitor/health.js';
 import type { HealthParts } from '../monitor/health.js';
 import type { ToolCallEntry } from '../store/types.js';
@@ -79,14 +79,17 @@ export class EndpointSession {
   private toolTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly health: HealthTracker;
+  /** The URL's token is known to the redactor while this session lives. */
+  private readonly releaseSecrets: () => void;
 
   constructor(
     readonly config: EndpointConfig,
     private readonly deps: EndpointSessionDeps,
   ) {
+    this.releaseSecrets = registerSecrets(secretsOfUrl(config.url));
     this.link = new Link({ url: config.url, ...deps.linkOptions });
     this.health = deps.health ?? new HealthTracker();
-    this.link.on('transition', (t) => this.onTransition(t));
+    this.link.on('transition', (t) => this.onTransition(redactCause(t)));
   }
 
   start(): void {
@@ -98,6 +101,7 @@ export class EndpointSession {
     clearTimeout(this.handshakeTimer);
     this.jobs.clear();
     await this.link.close(code, reason);
+    this.releaseSecrets();
   }
 
   /**
@@ -228,6 +232,23 @@ export class EndpointSession {
         return (await this.fetchJob(args)) as never;
       const entry = this.deps.tools().find((e) => e.name === name);
       if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      // A cap on work one endpoint can start: calls past it are refused at once, not queued.
+      const cap = this.deps.settings.limits.callsPerEndpoint;
+      if (this.inFlight >= cap) {
+        this.deps.logger.warn(
+          { tool: name, inFlight: this.inFlight },
+          'call refused: too many at once',
+        );
+        return {
+          isError: true,
+          content: [
+            {
+              type: 'text',
+              text: `Tether is already running ${cap} calls for this endpoint (hub.limits.callsPerEndpoint); try again when one has finished.`,
+            },
+          ],
+        } as never;
+      }
       return (await this.call(
         entry,
         args,
@@ -386,6 +407,26 @@ function delay(ms: number): { promise: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
   return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * A transition whose words may quote the endpoint URL (an unparsable URL's error does) with
+ * them redacted: this is where a link's causes enter the hub, before anything logs, stores or
+ * shows them.
+ */
+function redactCause(t: Transition): Transition {
+  const c = t.cause;
+  switch (c.type) {
+    case 'close':
+      return c.reason ? { ...t, cause: { ...c, reason: redact(c.reason) } } : t;
+    case 'error':
+      return { ...t, cause: { ...c, message: redact(c.message) } };
+    case 'dead':
+    case 'reconnect':
+      return { ...t, cause: { ...c, reason: redact(c.reason) } };
+    default:
+      return t;
+  }
 }
 
 function describe(t: Transition): string {

@@ -1,6 +1,7 @@
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
 import type { Link } from '@tether/link';
 import { classifyFrame, ErrorCode } from '@tether/protocol';
+import type { Classified } from '@tether/protocol';
 import type { Logger } from '../log/logger.js';
 
 /**
@@ -60,22 +61,28 @@ export class LinkTransport implements Transport {
     this.onclose?.();
   }
 
+  /**
+   * Every request gets an answer, even one the SDK would drop: a frame that is not JSON gets
+   * -32700, a request with an unusable id (1.5, 1e308, 2^64) -32600 to `id: null`, params that
+   * are not an object -32602 to the request's own id. Notifications are never answered; either
+   * way there is a log line and the socket stays up.
+   */
   private receive(data: string | Uint8Array, binary: boolean): void {
     const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-    const frame = binary
-      ? ({ kind: 'invalid', reason: 'binary frame', raw: text } as const)
+    const frame: Classified = binary
+      ? { kind: 'invalid', reason: 'binary frame', raw: text, code: ErrorCode.InvalidRequest }
       : classifyFrame(text);
     if (frame.kind === 'invalid') {
-      // A clear error for the peer and a log line for us; the socket stays up.
       this.logger.warn(
-        { reason: frame.reason, frame: text.slice(0, 200) },
+        { reason: frame.reason, code: frame.code, frame: text.slice(0, 200) },
         'malformed frame from endpoint',
       );
+      if (isNotification(text)) return;
       this.link.send(
         JSON.stringify({
           jsonrpc: '2.0',
-          id: null,
-          error: { code: ErrorCode.ParseError, message: `Parse error: ${frame.reason}` },
+          id: frame.id ?? null,
+          error: { code: frame.code, message: `${TITLES[frame.code]}: ${frame.reason}` },
         }),
         this.generation,
       );
@@ -83,5 +90,27 @@ export class LinkTransport implements Transport {
     }
     if (frame.kind === 'request') this.hooks.onRequest?.(frame.message.method);
     this.onmessage?.(frame.message as JSONRPCMessage);
+  }
+}
+
+const TITLES: Record<number, string> = {
+  [ErrorCode.ParseError]: 'Parse error',
+  [ErrorCode.InvalidRequest]: 'Invalid Request',
+  [ErrorCode.InvalidParams]: 'Invalid params',
+};
+
+/** A well-formed object with a method and no id: a notification, however bad its params. */
+function isNotification(text: string): boolean {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      'method' in value &&
+      !('id' in value)
+    );
+  } catch {
+    return false;
   }
 }

@@ -31,21 +31,30 @@ const URL_RUN = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
 
 /** Shorter values are not registered: masking "1" or "dev" everywhere would garble text. */
 const MIN_SECRET_LENGTH = 6;
-const known = new Set<string>();
+/** Each secret with the number of holders that registered it (two endpoints may share a token). */
+const known = new Map<string, number>();
 
 /**
  * Registers values that must never be shown (a token from an endpoint URL, a header value, an
- * env value). Returns a function that forgets them again.
+ * env value). Returns a function that releases them again; a value is forgotten when its last
+ * holder releases it.
  */
 export function registerSecrets(values: Iterable<string | undefined>): () => void {
-  const added: string[] = [];
+  const added = new Set<string>();
   for (const value of values) {
-    if (value === undefined || value.length < MIN_SECRET_LENGTH || known.has(value)) continue;
-    known.add(value);
-    added.push(value);
+    if (value === undefined || value.length < MIN_SECRET_LENGTH || added.has(value)) continue;
+    known.set(value, (known.get(value) ?? 0) + 1);
+    added.add(value);
   }
+  let released = false;
   return () => {
-    for (const value of added) known.delete(value);
+    if (released) return;
+    released = true;
+    for (const value of added) {
+      const holders = (known.get(value) ?? 1) - 1;
+      if (holders > 0) known.set(value, holders);
+      else known.delete(value);
+    }
   };
 }
 
@@ -65,7 +74,7 @@ export function secretsOfUrl(raw: string): string[] {
 /** A message with every credential it may carry masked. Safe for logs, the API and storage. */
 export function redact(text: string): string {
   let out = text;
-  for (const secret of known) if (out.includes(secret)) out = out.split(secret).join('***');
+  for (const secret of known.keys()) if (out.includes(secret)) out = out.split(secret).join('***');
   out = out.replace(USERINFO, '$1:***@');
   out = out.replace(URL_RUN, maskUrlRun);
   out = out.replace(BEARER, '$1 ***');
