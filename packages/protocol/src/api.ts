@@ -45,7 +45,11 @@ export const EndpointInputSchema = z.object({
     .min(1)
     .max(64)
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
-  url: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
+  // The message never quotes the URL: it carries the endpoint's token.
+  url: z
+    .string()
+    .regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL')
+    .refine(parses, 'must be a valid URL (check for spaces or stray characters)'),
   enabled: z.boolean().default(true),
   tools: ToolFilterSchema.default({ include: ['*'], exclude: [] }),
   servers: z.array(z.string()).nullable().default(null),
@@ -92,7 +96,10 @@ export const ServerInputSchema = z.union([
       .max(64)
       .regex(/^[A-Za-z0-9_-]+$/),
     type: z.enum(['http', 'sse']),
-    url: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL'),
+    url: z
+      .string()
+      .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+      .refine(parses, 'must be a valid URL (check for spaces or stray characters)'),
     headers: z.record(z.string(), z.string()).default({}),
     enabled: z.boolean().default(true),
   }),
@@ -170,3 +177,12 @@ export const SessionInfoSchema = z.object({
   authenticated: z.boolean(),
 });
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
+
+function parses(url: string): boolean {
+  try {
+    new URL(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
