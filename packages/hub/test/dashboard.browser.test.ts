@@ -32,6 +32,7 @@ let hub: Hub;
 let api: RunningServer;
 let browser: Browser;
 let page: Page;
+const cspViolations: string[] = [];
 
 describe.skipIf(!runnable)('dashboard in a browser', () => {
   beforeAll(async () => {
@@ -68,6 +69,9 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     await sim.waitForReady({ timeoutMs: 10_000 });
     browser = await chromium.launch(chromiumLaunchOptions);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     await page.goto(api.url);
   }, 60_000);
 
@@ -130,5 +134,9 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
       timeout: 3_000,
     });
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
+  });
+
+  it('ran every step under its content security policy without a single violation', () => {
+    expect(cspViolations).toEqual([]);
   });
 });
