@@ -484,7 +484,12 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private async startUpstream(config: ServerConfig): Promise<void> {
     if (!config.enabled) return;
-    const upstream = new Upstream(config, { logger: this.options.logger });
+    const limits = this.config.hub.limits;
+    const upstream = new Upstream(config, {
+      logger: this.options.logger,
+      maxResultBytes: limits.resultBytes,
+      maxArgumentsBytes: limits.argumentsBytes,
+    });
     this.upstreams.set(config.name, upstream);
     upstream.on('tools', () => this.rebuild());
     upstream.on('state', (status) => {

@@ -5,11 +5,13 @@ import {
   SdkErrorCode,
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
-import type { Transport } from '@modelcontextprotocol/client';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { closedReason } from './errors.js';
+import { limitedFetch } from './limited-fetch.js';
+import { tooLargeResponse } from './limits.js';
 import { ChildProcessTransport, describeExit } from './stdio-transport.js';
 import type { CallOptions, ToolResult, UpstreamTool } from './types.js';
 
@@ -26,6 +28,8 @@ export interface ConnectionHooks {
 export interface ConnectionOptions {
   logger: Logger;
   stopGraceMs: number;
+  maxResultBytes: number;
+  maxArgumentsBytes: number;
 }
 
 interface ToolsPage {
@@ -84,7 +88,9 @@ export class Connection {
     private readonly hooks: ConnectionHooks,
     options: ConnectionOptions,
   ) {
-    this.transport = createTransport(config, hooks, options);
+    // Late-bound: the SDK installs the transport's onmessage when the client connects.
+    const deliver = (message: JSONRPCMessage): void => this.transport.onmessage?.(message);
+    this.transport = createTransport(config, hooks, options, deliver);
     this.client.onclose = () => {
       // Before connect() resolves a close surfaces as its rejection; after close() it is ours.
       if (!this.established || this.closeRequested) return;
@@ -206,29 +212,37 @@ export class Connection {
   }
 }
 
+/** `deliver` hands a message to the client as if the server had sent it. */
 function createTransport(
   config: ServerConfig,
   hooks: ConnectionHooks,
   options: ConnectionOptions,
+  deliver: (message: JSONRPCMessage) => void,
 ): Transport {
-  switch (config.type) {
-    case 'stdio':
-      return new ChildProcessTransport({
-        command: config.command,
-        args: config.args,
-        env: config.env,
-        cwd: config.cwd,
-        stopGraceMs: options.stopGraceMs,
-        logger: options.logger,
-        onStderrLine: (line) => hooks.onStderrLine(line),
-      });
-    case 'http':
-      return new StreamableHTTPClientTransport(new URL(config.url), {
-        requestInit: { headers: config.headers },
-      });
-    case 'sse':
-      return new SSEClientTransport(new URL(config.url), {
-        requestInit: { headers: config.headers },
-      });
+  const { logger, maxResultBytes, maxArgumentsBytes } = options;
+  if (config.type === 'stdio') {
+    return new ChildProcessTransport({
+      command: config.command,
+      args: config.args,
+      env: config.env,
+      cwd: config.cwd,
+      stopGraceMs: options.stopGraceMs,
+      maxResultBytes,
+      maxArgumentsBytes,
+      logger,
+      onStderrLine: (line) => hooks.onStderrLine(line),
+    });
   }
+  const fetch = limitedFetch({
+    maxResultBytes,
+    maxArgumentsBytes,
+    logger,
+    onTooLarge: (ids, marker) => {
+      for (const id of ids) deliver(tooLargeResponse(id, marker));
+    },
+  });
+  const init = { requestInit: { headers: config.headers }, fetch };
+  return config.type === 'http'
+    ? new StreamableHTTPClientTransport(new URL(config.url), init)
+    : new SSEClientTransport(new URL(config.url), init);
 }

@@ -1,8 +1,11 @@
 import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
+import { redact } from '../log/redact.js';
+import { ResultTooLarge } from './limits.js';
 import { UpstreamError } from './types.js';
 
 /**
- * The one mapper from what the MCP SDK throws to UpstreamError codes.
+ * The one mapper from what the MCP SDK throws to UpstreamError codes (whose messages are
+ * redacted as they are made: a fetch error quotes the URL, credentials and all).
  *
  * The SDK rejects an aborted request with SdkError(RequestTimeout) too, so whether the caller
  * cancelled is read from the caller's own signal, never from the error.
@@ -11,6 +14,10 @@ export function toUpstreamError(error: unknown, callerSignal?: AbortSignal): Ups
   if (error instanceof UpstreamError) return error;
   if (callerSignal?.aborted === true) {
     return new UpstreamError('UPSTREAM_CANCELLED', 'the call was cancelled');
+  }
+  // The error the hub made up for a result it would not read (see limits.ts), not the server's.
+  if (error instanceof ProtocolError && error.data instanceof ResultTooLarge) {
+    return new UpstreamError('UPSTREAM_RESULT_TOO_LARGE', error.data.message);
   }
   if (error instanceof ProtocolError) {
     return new UpstreamError('UPSTREAM_RPC_ERROR', error.message, error.code);
@@ -44,4 +51,23 @@ export function closedReason(why: string): SdkError {
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * An error as a log line may carry it: message and stack redacted (the stack starts with the
+ * message), the cause's message too, since undici hides the useful part of "fetch failed" there.
+ */
+export function loggable(error: unknown): {
+  type: string;
+  message: string;
+  stack?: string;
+  cause?: string;
+} {
+  if (!(error instanceof Error)) return { type: typeof error, message: redact(String(error)) };
+  return {
+    type: error.name,
+    message: redact(error.message),
+    ...(error.stack !== undefined && { stack: redact(error.stack) }),
+    ...(error.cause !== undefined && { cause: redact(messageOf(error.cause)) }),
+  };
 }

@@ -3,23 +3,31 @@ import type { ChildProcess } from 'node:child_process';
 import {
   SdkError,
   SdkErrorCode,
-  STDIO_DEFAULT_MAX_BUFFER_SIZE,
   deserializeMessage,
   serializeMessage,
 } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import type { Logger } from '../log/logger.js';
+import { redact } from '../log/redact.js';
+import { childEnvironment } from './child-env.js';
+import { loggable } from './errors.js';
 import { LineSplitter } from './lines.js';
+import type { Oversized } from './lines.js';
+import { ResultTooLarge, refuseLargeArguments, responseIdOf, tooLargeResponse } from './limits.js';
 import { signalGroup, trackGroup, untrackGroup } from './process-groups.js';
 
 export interface ChildTransportOptions {
   command: string;
   args: string[];
-  /** Added to the hub's own environment. */
+  /** The server's own variables, on top of the hub's minus its secrets (childEnvironment). */
   env: Record<string, string>;
   cwd?: string;
   /** How long SIGTERM has before SIGKILL. */
   stopGraceMs: number;
+  /** The longest stdout line read; a longer one fails the call it answers. */
+  maxResultBytes: number;
+  /** The longest message written; a longer one is refused before it is sent. */
+  maxArgumentsBytes: number;
   logger: Logger;
   onStderrLine(line: string): void;
 }
@@ -47,7 +55,9 @@ const STDERR_MAX_LINE = 64 * 1024;
  *   exit:   leader gone ─▶ SIGKILL −pgid (orphans) ─▶ stderr drained (≤100 ms) ─▶ onclose
  *
  * Framing is newline-delimited JSON; a line that is not a JSON-RPC message is logged and
- * skipped, never fatal.
+ * skipped, never fatal. A line over maxResultBytes is never held whole: the id at one of its
+ * ends names the request it answers, which fails at once with UPSTREAM_RESULT_TOO_LARGE while
+ * the server carries on.
  */
 export class ChildProcessTransport implements Transport {
   onclose?: () => void;
@@ -81,7 +91,7 @@ export class ChildProcessTransport implements Transport {
     const { command, args, env, cwd } = this.options;
     const child = spawn(command, args, {
       cwd,
-      env: { ...process.env, ...env },
+      env: childEnvironment(process.env, env),
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
       windowsHide: true,
@@ -110,6 +120,8 @@ export class ChildProcessTransport implements Transport {
     if (stdin == null || !stdin.writable || this.exitInfo !== undefined) {
       throw new SdkError(SdkErrorCode.NotConnected, 'the stdio server is not running');
     }
+    const line = serializeMessage(message);
+    refuseLargeArguments(line, this.options.maxArgumentsBytes);
     // Messages sent in the same tick leave in one write: under load this halves the syscalls.
     if (!this.corked) {
       this.corked = true;
@@ -120,7 +132,7 @@ export class ChildProcessTransport implements Transport {
       });
     }
     await new Promise<void>((resolve, reject) => {
-      stdin.write(serializeMessage(message), (error) => (error ? reject(error) : resolve()));
+      stdin.write(line, (error) => (error ? reject(error) : resolve()));
     });
   }
 
@@ -134,14 +146,11 @@ export class ChildProcessTransport implements Transport {
   private wire(child: ChildProcess, pid: number): void {
     const { logger } = this.options;
     // EPIPE and friends arrive here when the child dies mid-write; the exit path handles it.
-    child.stdin?.on('error', (error) => logger.debug({ err: error }, 'stdin error'));
+    child.stdin?.on('error', (error) => logger.debug({ err: loggable(error) }, 'stdin error'));
     child.on('error', (error) => this.onerror?.(error));
 
-    const stdout = new LineSplitter(STDIO_DEFAULT_MAX_BUFFER_SIZE, (length) =>
-      logger.warn({ length }, 'stdout line over the size limit dropped'),
-    );
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
+    const stdout = new LineSplitter(this.options.maxResultBytes, (line) => this.oversized(line));
+    child.stdout?.on('data', (chunk: Buffer) => {
       for (const line of stdout.push(chunk)) this.receive(line);
     });
 
@@ -150,8 +159,7 @@ export class ChildProcessTransport implements Transport {
       if (child.stderr === null) resolve();
       child.stderr?.once('end', resolve);
     });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       for (const line of stderr.push(chunk)) this.options.onStderrLine(line);
     });
 
@@ -175,12 +183,27 @@ export class ChildProcessTransport implements Transport {
       message = deserializeMessage(line);
     } catch (error) {
       this.options.logger.warn(
-        { line: line.slice(0, 200), err: error },
+        { line: redact(line.slice(0, 200)), err: loggable(error) },
         'skipped a stdout line that is not JSON-RPC',
       );
       return;
     }
     this.onmessage?.(message);
+  }
+
+  /** A line over the limit: fail the request it answers, as if the server had said so. */
+  private oversized(line: Oversized): void {
+    const id = responseIdOf(line.head, line.tail);
+    const { logger, maxResultBytes } = this.options;
+    if (id === undefined) {
+      logger.warn({ bytes: line.bytes }, 'dropped a stdout line over the size limit');
+      return;
+    }
+    logger.warn(
+      { bytes: line.bytes, id },
+      'dropped a result over the size limit; failing its call',
+    );
+    this.onmessage?.(tooLargeResponse(id, new ResultTooLarge(maxResultBytes, line.bytes)));
   }
 
   private async stop(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ServerConfig } from '../config/types.js';
+import { redact } from '../log/redact.js';
 
 /** A tool exactly as the upstream listed it: schemas and unknown fields pass through untouched. */
 export interface UpstreamTool {
@@ -45,15 +46,18 @@ export type UpstreamErrorCode =
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_CANCELLED'
   | 'UPSTREAM_RPC_ERROR' // the upstream answered with a JSON-RPC error (see rpcCode)
-  | 'UPSTREAM_UNKNOWN_TOOL';
+  | 'UPSTREAM_UNKNOWN_TOOL'
+  | 'UPSTREAM_RESULT_TOO_LARGE' // over maxResultBytes: dropped unparsed; the server stays up
+  | 'UPSTREAM_ARGUMENTS_TOO_LARGE'; // over maxArgumentsBytes: not sent
 
+/** Its message is redacted here, once, so that no path can store or show it unmasked. */
 export class UpstreamError extends Error {
   constructor(
     readonly code: UpstreamErrorCode,
     message: string,
     readonly rpcCode?: number,
   ) {
-    super(message);
+    super(redact(message));
     this.name = 'UpstreamError';
   }
 }

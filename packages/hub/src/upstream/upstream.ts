@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { maskUrl } from '../log/redact.js';
+import { maskUrl, redact, registerSecrets, secretsOfUrl } from '../log/redact.js';
 import { defaultRestartPolicy, isFailing, restartDelay } from './backoff.js';
 import type { RestartPolicy } from './backoff.js';
 import { Connection } from './connection.js';
 import type { ConnectionHooks } from './connection.js';
-import { isSessionGone, messageOf, toUpstreamError } from './errors.js';
+import { isSessionGone, loggable, messageOf, toUpstreamError } from './errors.js';
+import { DEFAULT_MAX_ARGUMENTS_BYTES, DEFAULT_MAX_RESULT_BYTES } from './limits.js';
 import { SessionKeeper } from './session-keeper.js';
 import { Tail } from './lines.js';
 import { ToolList } from './tool-list.js';
@@ -31,9 +32,45 @@ export interface UpstreamOptions {
   listTimeoutMs?: number;
   /** Jitter source for restart delays; tests pass a fixed one. */
   random?: () => number;
+  /**
+   * The largest message read from the server (a tool result), in bytes: for stdio the longest
+   * line, for HTTP/SSE the longest body or SSE event. A larger result is not read; its call
+   * fails at once with UPSTREAM_RESULT_TOO_LARGE and the server stays up. The hub passes
+   * `hub.limits.resultBytes`. Default 8 MiB.
+   */
+  maxResultBytes?: number;
+  /**
+   * The largest message sent to the server, in bytes of JSON: in practice a tools/call, measured
+   * whole (so a few dozen bytes more than its arguments), as the transport serialised it. A larger
+   * call fails with UPSTREAM_ARGUMENTS_TOO_LARGE and nothing is sent. The hub passes
+   * `hub.limits.argumentsBytes`. Default 1 MiB.
+   */
+  maxArgumentsBytes?: number;
 }
 
 const STDERR_TAIL = 100;
+
+/**
+ * Names of env variables and headers whose values are credentials. Only those are registered:
+ * a value such as `production` or `application/json` masked in every message would garble them.
+ */
+const CREDENTIAL_NAME = /token|key|secret|pass|pwd|auth|cookie|credential|session|sig/i;
+
+const credentials = (entries: Record<string, string>) =>
+  Object.entries(entries)
+    .filter(([name]) => CREDENTIAL_NAME.test(name))
+    .map(([, value]) => value);
+
+/** What this server's config holds that must never be shown: credential values, URL passwords. */
+function secretsOf(config: ServerConfig): string[] {
+  if (config.type === 'stdio') return credentials(config.env);
+  const headers = credentials(config.headers).flatMap((value) => {
+    // `Bearer abc…` is registered whole and as its credential, which messages quote alone.
+    const credential = /^\s*[A-Za-z-]+\s+(\S+)\s*$/.exec(value)?.[1];
+    return credential === undefined ? [value] : [value, credential];
+  });
+  return [...headers, ...secretsOfUrl(config.url)];
+}
 
 /**
  * What the supervisor holds in each state. Timers live inside the state that owns them, so
@@ -87,13 +124,18 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private readonly stopGraceMs: number;
   private readonly listTimeoutMs: number;
   private readonly random: () => number;
+  private readonly maxResultBytes: number;
+  private readonly maxArgumentsBytes: number;
   private readonly hooks: ConnectionHooks;
+  /** Unregisters this server's secrets from the redactor; called once, by stop(). */
+  private readonly forgetSecrets: () => void;
 
   constructor(
     readonly config: ServerConfig,
     options: UpstreamOptions,
   ) {
     super();
+    this.forgetSecrets = registerSecrets(secretsOf(config));
     this.log = options.logger.child({
       upstream: config.name,
       ...(config.type !== 'stdio' && { url: maskUrl(config.url) }),
@@ -102,11 +144,13 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.stopGraceMs = options.stopGraceMs ?? 2000;
     this.listTimeoutMs = options.listTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
+    this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    this.maxArgumentsBytes = options.maxArgumentsBytes ?? DEFAULT_MAX_ARGUMENTS_BYTES;
     this.hooks = {
       onLost: (conn, reason) => this.lost(conn, reason),
       onToolsChanged: (conn) => void this.refreshTools(conn),
       onTransportError: (conn, error) => {
-        this.log.debug({ err: error }, 'transport error');
+        this.log.debug({ err: loggable(error) }, 'transport error');
         this.keeper?.transportError(conn, error);
       },
       onStderrLine: (line) => this.stderrLine(line),
@@ -163,6 +207,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.stopping ??= (async () => {
       this.enter({ state: 'stopped' });
       await Promise.all([...this.connections].map((c) => c.close()));
+      // Last: the closing connections' final errors are still masked.
+      this.forgetSecrets();
       this.log.info('stopped');
     })();
     return this.stopping;
@@ -245,6 +291,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const conn = new Connection(this.config, this.hooks, {
       logger: this.log,
       stopGraceMs: this.stopGraceMs,
+      maxResultBytes: this.maxResultBytes,
+      maxArgumentsBytes: this.maxArgumentsBytes,
     });
     this.connections.add(conn);
     void conn.closed().then(() => this.connections.delete(conn));
@@ -265,11 +313,12 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private lost(conn: Connection, reason: string): void {
     void conn.close();
     if (this.readyWith(conn) === undefined) return;
-    this.log.warn({ reason }, 'upstream lost');
+    this.log.warn({ reason: redact(reason) }, 'upstream lost');
     this.scheduleRestart(reason);
   }
 
-  private scheduleRestart(reason: string): void {
+  private scheduleRestart(why: string): void {
+    const reason = redact(why);
     this.failures++;
     this.lastError = reason;
     const delay = restartDelay(this.failures, this.policy, this.random);
@@ -326,7 +375,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
         this.setTools(tools);
       } while (refresh.again);
     } catch (error) {
-      this.log.warn({ err: error }, 'refreshing tools failed');
+      this.log.warn({ err: loggable(error) }, 'refreshing tools failed');
       if (isSessionGone(error)) void this.keeper?.renew(conn);
     } finally {
       this.refreshing.delete(conn);
@@ -337,7 +386,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (this.toolList.update(tools)) this.safeEmit('tools', this.toolList.tools);
   }
 
-  private stderrLine(line: string): void {
+  /** Stored, shown and logged, so redacted first: servers print their config when they fail. */
+  private stderrLine(raw: string): void {
+    const line = redact(raw);
     this.stderr.push(line);
     this.log.debug({ line }, 'stderr');
     this.safeEmit('stderr', line);
@@ -352,7 +403,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     try {
       (this.emit as (event: K, ...args: UpstreamEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      this.log.error({ err: error, event }, 'an upstream event listener threw');
+      this.log.error({ err: loggable(error), event }, 'an upstream event listener threw');
     }
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QUICK_RESTARTS, isFailing, restartDelay } from '../../src/upstream/backoff.js';
-import { LineSplitter, Tail } from '../../src/upstream/lines.js';
+import { KEEP_BYTES, LineSplitter, Tail } from '../../src/upstream/lines.js';
+import type { Oversized } from '../../src/upstream/lines.js';
 import { toUpstreamError, isSessionGone } from '../../src/upstream/errors.js';
 import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 
@@ -23,21 +24,51 @@ describe('restart delays', () => {
 });
 
 describe('line splitting', () => {
+  const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
+
   it('joins chunks into lines and strips CR', () => {
     const lines = new LineSplitter(100);
-    expect(lines.push('ab')).toEqual([]);
-    expect(lines.push('c\r\nd\ne')).toEqual(['abc', 'd']);
+    expect(lines.push(bytes('ab'))).toEqual([]);
+    expect(lines.push(bytes('c\r\nd\ne'))).toEqual(['abc', 'd']);
     expect(lines.flush()).toBe('e');
     expect(lines.flush()).toBeUndefined();
   });
 
-  it('drops a line longer than the limit and carries on with the next', () => {
-    const overflows: number[] = [];
-    const lines = new LineSplitter(5, (n) => overflows.push(n));
-    expect(lines.push('0123')).toEqual([]);
-    expect(lines.push('456789')).toEqual([]);
-    expect(lines.push('xx\nok\n')).toEqual(['ok']);
-    expect(overflows).toHaveLength(1);
+  it('decodes a character split across chunks', () => {
+    const lines = new LineSplitter(100);
+    const euro = bytes('€\n');
+    expect(lines.push(euro.subarray(0, 1))).toEqual([]);
+    expect(lines.push(euro.subarray(1))).toEqual(['€']);
+  });
+
+  it('drops a line longer than the limit, keeps its ends, and carries on with the next', () => {
+    const overflows: Oversized[] = [];
+    const lines = new LineSplitter(5, (o) => overflows.push(o));
+    expect(lines.push(bytes('0123'))).toEqual([]);
+    expect(lines.push(bytes('456789'))).toEqual([]);
+    expect(lines.push(bytes('xx\nok\n'))).toEqual(['ok']);
+    expect(overflows).toEqual([{ bytes: 12, head: '0123456789xx', tail: '0123456789xx' }]);
+  });
+
+  it('counts bytes, not characters, and checks the piece that ends a line too', () => {
+    const overflows: Oversized[] = [];
+    const lines = new LineSplitter(5, (o) => overflows.push(o));
+    // Two characters, six bytes, arriving with their newline.
+    expect(lines.push(bytes('€€\nok\n'))).toEqual(['ok']);
+    expect(overflows.map((o) => o.bytes)).toEqual([6]);
+  });
+
+  it('keeps only a small head and tail of a huge line', () => {
+    const overflows: Oversized[] = [];
+    const lines = new LineSplitter(1000, (o) => overflows.push(o));
+    lines.push(bytes('{"jsonrpc":"2.0","id":7,"result":"'));
+    for (let i = 0; i < 100; i++) lines.push(bytes('x'.repeat(10_000)));
+    lines.push(bytes('"}\n'));
+    const [line] = overflows;
+    expect(line?.bytes).toBe(1_000_036);
+    expect(line?.head.length).toBe(KEEP_BYTES);
+    expect(line?.head.startsWith('{"jsonrpc":"2.0","id":7,')).toBe(true);
+    expect(line?.tail).toBe(`${'x'.repeat(KEEP_BYTES - 2)}"}`);
   });
 
   it('keeps only the last lines', () => {

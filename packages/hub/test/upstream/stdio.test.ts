@@ -65,9 +65,10 @@ describe('a stdio upstream', () => {
 
   it('gives the child the hub environment plus its own, in its working directory', async () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tether-cwd-')));
-    process.env.TETHER_TEST_PARENT = 'from-parent';
+    // Not TETHER_*: those are the hub's own and withheld (test/security/upstream-env.test.ts).
+    process.env.HUB_TEST_PARENT = 'from-parent';
     const { command, args } = fakeStdioServerParams();
-    const script = `echo "env:$TETHER_TEST_PARENT:$TETHER_TEST_OWN cwd:$(pwd)" >&2; exec "$0" "$@"`;
+    const script = `echo "env:$HUB_TEST_PARENT:$TETHER_TEST_OWN cwd:$(pwd)" >&2; exec "$0" "$@"`;
     try {
       const upstream = await fleet.started(
         stdioConfig({
@@ -80,7 +81,7 @@ describe('a stdio upstream', () => {
       await waitUntil(() => upstream.status.stderrTail.length > 0, { what: 'the stderr line' });
       expect(upstream.status.stderrTail[0]).toBe(`env:from-parent:own cwd:${dir}`);
     } finally {
-      delete process.env.TETHER_TEST_PARENT;
+      delete process.env.HUB_TEST_PARENT;
     }
   });
 
