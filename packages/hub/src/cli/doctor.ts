@@ -5,6 +5,7 @@ import { styleText } from 'node:util';
 import WebSocket from 'ws';
 import { MCP_PROTOCOL_VERSION } from '@tether/protocol';
 import { maskUrl } from '../log/redact.js';
+import { printable } from '../log/printable.js';
 
 export interface Step {
   step: 'url' | 'dns' | 'tcp' | 'tls' | 'upgrade' | 'initialize' | 'tools/list' | 'close';
@@ -242,15 +243,18 @@ export async function diagnose(
 export function renderReport(report: DoctorReport, colour: boolean): string {
   const mark = (ok: boolean) =>
     colour ? (ok ? styleText('green', '✓') : styleText('red', '✗')) : ok ? 'ok ' : 'FAIL';
-  const lines = [`tether doctor ${report.url}`, ''];
+  // Details and frames are what the endpoint (or its certificate) said: escaped, one line each.
+  const lines = [`tether doctor ${printable(report.url)}`, ''];
   for (const s of report.steps)
     lines.push(
-      `${mark(s.ok)} ${s.step.padEnd(10)} ${s.ms !== undefined ? `${String(s.ms).padStart(5)} ms  ` : '          '}${s.detail}`,
+      `${mark(s.ok)} ${s.step.padEnd(10)} ${s.ms !== undefined ? `${String(s.ms).padStart(5)} ms  ` : '          '}${printable(s.detail)}`,
     );
   if (report.received.length > 0) {
     lines.push('', 'The endpoint sent:');
     for (const frame of report.received)
-      lines.push(`  ${frame.length > 300 ? `${frame.slice(0, 300)}…` : frame}`);
+      lines.push(
+        `  ${printable(frame.length > 300 ? frame.slice(0, 300) : frame)}${frame.length > 300 ? '…' : ''}`,
+      );
   }
   lines.push(
     '',

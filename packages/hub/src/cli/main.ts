@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientFlags } from './commands.js';
+import { printable } from '../log/printable.js';
 
 // Each command loads only what it needs: `tether start` never loads the simulator, and the
 // client commands never load the hub, so every process stays as small as it can be.
@@ -37,7 +38,12 @@ function untilSignal(stop: () => Promise<void>): void {
 const program = new Command()
   .name('tether')
   .description('Keeps MCP tools attached to the AI endpoints that use them.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    '\n`status`, `tools` and `call` talk to a running hub: --url or TETHER_URL says where, and\n' +
+      '--token or TETHER_ADMIN_TOKEN logs in to a hub that has an admin token.',
+  );
 
 program
   .command('start')
@@ -50,10 +56,20 @@ program
     await (await import('./start.js')).runStart(options);
   });
 
+// The hub's address and admin token: flags win over the environment. The variable is the better
+// home for the token, since other users of the machine can read a command line.
 const clientOptions = (command: Command) =>
   command
-    .option('--url <url>', 'the hub API (default: $TETHER_URL or http://127.0.0.1:8765)')
-    .option('--json', 'machine-readable output');
+    .option('--url <url>', 'the hub API (default: $TETHER_URL, else http://127.0.0.1:8765)')
+    .option('--token <token>', "the hub's admin token (default: $TETHER_ADMIN_TOKEN)")
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n' +
+        '  TETHER_URL          the hub API, when --url is not given\n' +
+        '  TETHER_ADMIN_TOKEN  the admin token, when --token is not given; needed by a hub\n' +
+        '                      started with TETHER_ADMIN_TOKEN or bound beyond loopback',
+    );
 
 clientOptions(
   program.command('status').description('endpoint states of a running hub (live on a terminal)'),
@@ -131,6 +147,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  console.error(`tether: ${(error as Error).message}`);
+  // Messages may quote what a hub or an endpoint said: escaped before they reach the terminal.
+  console.error(`tether: ${printable(String((error as Error).message))}`);
   process.exit(1);
 }

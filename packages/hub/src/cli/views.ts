@@ -1,4 +1,5 @@
 import { styleText } from 'node:util';
+import { printable } from '../log/printable.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -31,6 +32,9 @@ const STATE_STYLE: Record<string, Style> = {
   disabled: 'gray',
 };
 
+/** A field of an API answer, whatever its type turns out to be, as printable text. */
+const shown = (value: unknown): string => printable(String(value));
+
 function paint(style: Style, text: string, colour: boolean): string {
   return colour ? styleText(style, text) : text;
 }
@@ -53,13 +57,16 @@ export function renderEndpoints(
   now = Date.now(),
 ): string {
   if (endpoints.length === 0) return 'No endpoints configured.';
-  const width = Math.max(8, ...endpoints.map((e) => e.name.length));
-  const lines = endpoints.map((e) => {
-    const state = paint(STATE_STYLE[e.state] ?? 'white', pad(e.state, 10), colour);
+  // Every field came over the network: escaped before it is measured or printed.
+  const names = endpoints.map((e) => shown(e.name));
+  const width = Math.max(8, ...names.map((n) => n.length));
+  const lines = endpoints.map((e, i) => {
+    const style = Object.hasOwn(STATE_STYLE, e.state) ? STATE_STYLE[e.state]! : 'white';
+    const state = paint(style, pad(shown(e.state), 10), colour);
     const parts = [
-      `${pad(e.name, width)}  ${state} ${pad(`for ${ago(e.since, now)}`, 12)} ${e.tools} tools`,
+      `${pad(names[i]!, width)}  ${state} ${pad(`for ${ago(e.since, now)}`, 12)} ${shown(e.tools)} tools`,
     ];
-    if (e.callsInFlight > 0) parts.push(`${e.callsInFlight} calls running`);
+    if (e.callsInFlight > 0) parts.push(`${shown(e.callsInFlight)} calls running`);
     if (e.nextRetryAt)
       parts.push(
         `next try in ${Math.max(0, Math.ceil((Date.parse(e.nextRetryAt) - now) / 1000))}s`,
@@ -68,12 +75,12 @@ export function renderEndpoints(
       parts.push(
         paint(
           'gray',
-          `last close ${e.lastClose.code}${e.lastClose.reason ? ` ${e.lastClose.reason}` : ''}`,
+          `last close ${shown(e.lastClose.code)}${e.lastClose.reason ? ` ${shown(e.lastClose.reason)}` : ''}`,
           colour,
         ),
       );
-    if (e.lastError && e.state !== 'ready') parts.push(paint('red', e.lastError, colour));
-    return `${parts.join(' · ')}\n${' '.repeat(width + 2)}${paint('gray', e.url, colour)}`;
+    if (e.lastError && e.state !== 'ready') parts.push(paint('red', shown(e.lastError), colour));
+    return `${parts.join(' · ')}\n${' '.repeat(width + 2)}${paint('gray', shown(e.url), colour)}`;
   });
   return lines.join('\n');
 }
@@ -81,11 +88,13 @@ export function renderEndpoints(
 /** `tether tools`: every tool and which endpoints see it. */
 export function renderTools(tools: ToolView[], colour: boolean): string {
   if (tools.length === 0) return 'No tools: no server is ready, or none is configured.';
-  const width = Math.max(...tools.map((t) => t.name.length));
+  const names = tools.map((t) => shown(t.name));
+  const width = Math.max(...names.map((n) => n.length));
   return tools
-    .map(
-      (t) =>
-        `${paint('bold', pad(t.name, width), colour)}  ${t.description ?? ''}${colour ? paint('gray', `  → ${t.endpoints.join(', ') || '(no endpoint)'}`, colour) : `  -> ${t.endpoints.join(', ') || '(no endpoint)'}`}`,
-    )
+    .map((t, i) => {
+      const seenBy = shown(t.endpoints.join(', ')) || '(no endpoint)';
+      const description = t.description == null ? '' : shown(t.description);
+      return `${paint('bold', pad(names[i]!, width), colour)}  ${description}${colour ? paint('gray', `  → ${seenBy}`, colour) : `  -> ${seenBy}`}`;
+    })
     .join('\n');
 }

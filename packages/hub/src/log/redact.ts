@@ -31,8 +31,20 @@ const URL_RUN = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
 
 /** Shorter values are not registered: masking "1" or "dev" everywhere would garble text. */
 const MIN_SECRET_LENGTH = 6;
+/**
+ * Up to this many secrets, each is searched for; past it (thousands of endpoints, each with its
+ * token), each word of the text is looked up instead, so a log line costs the same either way.
+ * Secrets that a word boundary would cut (a `/` in base64) are always searched for.
+ */
+const SEARCH_LIMIT = 64;
+const WORD = /[^\s"'&?=,;()<>[\]{}@:/\\]+/g;
+const CUT_BY_WORDS = /[\s"'&?=,;()<>[\]{}@:/\\]/;
+/** Nothing below can match a text without one of these: most log lines skip the passes. */
+const TRIGGER = /:\/\/|bearer|basic|token|key|secret|pass|pwd|auth|sig|session|cookie/i;
 /** Each secret with the number of holders that registered it (two endpoints may share a token). */
 const known = new Map<string, number>();
+/** The registered secrets that contain a word delimiter. */
+const unsplittable = new Set<string>();
 
 /**
  * Registers values that must never be shown (a token from an endpoint URL, a header value, an
@@ -44,6 +56,7 @@ export function registerSecrets(values: Iterable<string | undefined>): () => voi
   for (const value of values) {
     if (value === undefined || value.length < MIN_SECRET_LENGTH || added.has(value)) continue;
     known.set(value, (known.get(value) ?? 0) + 1);
+    if (CUT_BY_WORDS.test(value)) unsplittable.add(value);
     added.add(value);
   }
   let released = false;
@@ -53,7 +66,10 @@ export function registerSecrets(values: Iterable<string | undefined>): () => voi
     for (const value of added) {
       const holders = (known.get(value) ?? 1) - 1;
       if (holders > 0) known.set(value, holders);
-      else known.delete(value);
+      else {
+        known.delete(value);
+        unsplittable.delete(value);
+      }
     }
   };
 }
@@ -73,12 +89,22 @@ export function secretsOfUrl(raw: string): string[] {
 
 /** A message with every credential it may carry masked. Safe for logs, the API and storage. */
 export function redact(text: string): string {
-  let out = text;
-  for (const secret of known.keys()) if (out.includes(secret)) out = out.split(secret).join('***');
+  let out = maskKnown(text);
+  if (!TRIGGER.test(out)) return out;
   out = out.replace(USERINFO, '$1:***@');
   out = out.replace(URL_RUN, maskUrlRun);
   out = out.replace(BEARER, '$1 ***');
   return maskPairs(out);
+}
+
+function maskKnown(text: string): string {
+  if (known.size === 0 || text.length < MIN_SECRET_LENGTH) return text;
+  let out = text;
+  const search = known.size <= SEARCH_LIMIT ? known.keys() : unsplittable.values();
+  for (const secret of search) if (out.includes(secret)) out = out.split(secret).join('***');
+  if (known.size > SEARCH_LIMIT)
+    out = out.replace(WORD, (word) => (known.has(word) ? '***' : word));
+  return out;
 }
 
 /** A URL inside a message: rewritten only when it holds a credential, so the text reads as it was. */
