@@ -241,8 +241,29 @@ function createTransport(
       for (const id of ids) deliver(tooLargeResponse(id, marker));
     },
   });
-  const init = { requestInit: { headers: config.headers }, fetch };
+  const { url, headers } = credentialsAsHeader(config.url, config.headers);
+  const init = { requestInit: { headers }, fetch };
   return config.type === 'http'
-    ? new StreamableHTTPClientTransport(new URL(config.url), init)
-    : new SSEClientTransport(new URL(config.url), init);
+    ? new StreamableHTTPClientTransport(url, init)
+    : new SSEClientTransport(url, init);
+}
+
+/**
+ * `https://user:password@host/mcp` as fetch can send it: fetch refuses a URL with credentials,
+ * so they become HTTP Basic authentication (unless an Authorization header is configured), and
+ * the URL that is used — and may appear in an error — no longer holds them.
+ */
+export function credentialsAsHeader(
+  raw: string,
+  headers: Record<string, string>,
+): { url: URL; headers: Record<string, string> } {
+  const url = new URL(raw);
+  if (url.username === '' && url.password === '') return { url, headers };
+  const basic = Buffer.from(
+    `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`,
+  ).toString('base64');
+  url.username = '';
+  url.password = '';
+  const configured = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
+  return { url, headers: configured ? headers : { ...headers, Authorization: `Basic ${basic}` } };
 }

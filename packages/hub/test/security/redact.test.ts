@@ -36,4 +36,16 @@ describe('one redactor for every message', () => {
     forget();
     expect(redact('s3cr3t-value')).toBe('s3cr3t-value');
   });
+
+  it('still hides every token when thousands of endpoints have registered theirs', () => {
+    const tokens = Array.from({ length: 5_000 }, (_, i) => `eyJ0b2tlbi${i}.part-${i * 7}`);
+    const slashed = 'abc/def+ghi==';
+    forget = registerSecrets([...tokens, slashed]);
+    expect(redact(`closed: ${tokens[4_321]} was replaced (${slashed})`)).toBe(
+      'closed: *** was replaced (***)',
+    );
+    expect(redact('an ordinary line with nothing secret')).toBe(
+      'an ordinary line with nothing secret',
+    );
+  });
 });

@@ -148,6 +148,23 @@ describe('secrets in upstream errors', () => {
     expect(logs.text()).not.toContain('secretpw');
   });
 
+  it('an HTTP upstream with user:password in its URL reaches its server with Basic auth', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const upstream = fleet.make(
+      httpConfig(`http://al%40ice:s3cret%2Fpw@127.0.0.1:${port}/mcp`, 'http'),
+    );
+    await upstream.start();
+    expect(seen[0]).toBe(`Basic ${Buffer.from('al@ice:s3cret/pw').toString('base64')}`);
+    expect(JSON.stringify(upstream.status)).not.toContain('s3cret');
+  });
+
   it('a server that quotes our token back in its error page does not get it into the status', async () => {
     const token = 'tok-quoted-back-987654';
     const server = createServer((req, res) => {
