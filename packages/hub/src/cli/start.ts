@@ -60,7 +60,19 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
   };
   withFlags(config);
 
-  const instance = `${(env.HOSTNAME ?? hostname()).slice(0, 24)}-${randomBytes(3).toString('hex')}`;
+  // A cluster shares its state in PostgreSQL; a SQLite file is one machine's, so Redis leases
+  // over it would coordinate instances that cannot see each other's state.
+  if (env.REDIS_URL && !env.DATABASE_URL)
+    throw new ConfigError([
+      {
+        path: 'REDIS_URL',
+        message:
+          'several instances share their state in PostgreSQL: set DATABASE_URL to a postgres:// URL too, or unset REDIS_URL to run alone on SQLite',
+      },
+    ]);
+  const instance =
+    env.TETHER_INSTANCE?.trim() ||
+    `${(env.HOSTNAME ?? hostname()).slice(0, 24)}-${randomBytes(3).toString('hex')}`;
   // SQLite under TETHER_HOME (default ~/.tether) unless DATABASE_URL names PostgreSQL.
   const home = env.TETHER_HOME ?? join(homedir(), '.tether');
   const raw = await openStore({

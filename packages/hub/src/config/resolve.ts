@@ -6,7 +6,7 @@ import { readEndpoints, readEnvEndpoints } from './endpoints.js';
 import { parseJsonc } from './jsonc.js';
 import { DEFAULT_MONITOR, readMonitor, readNotifications } from './monitor.js';
 import { readServers } from './servers.js';
-import type { HubLimits, HubSettings, TetherConfig } from './types.js';
+import type { ClusterSettings, HubLimits, HubSettings, TetherConfig } from './types.js';
 
 export const DEFAULT_LIMITS: Readonly<HubLimits> = Object.freeze({
   bodyBytes: 1_048_576,
@@ -25,6 +25,7 @@ export const DEFAULT_HUB: Readonly<HubSettings> = Object.freeze({
   allowedHosts: Object.freeze([]) as unknown as string[],
   trustProxy: false,
   limits: DEFAULT_LIMITS as HubLimits,
+  cluster: Object.freeze({ leaseTtlMs: 10_000 }) as ClusterSettings,
   callTimeoutMs: 300_000,
   resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 2_000,
@@ -81,6 +82,7 @@ export function validate(
     ...DEFAULT_HUB,
     allowedHosts: [],
     limits: { ...DEFAULT_LIMITS },
+    cluster: { ...DEFAULT_HUB.cluster },
     monitor: { ...DEFAULT_MONITOR },
   };
   if (doc === undefined)
@@ -121,6 +123,12 @@ function readHub(doc: Fields, hub: HubSettings): void {
   hub.trustProxy = f.boolean('trustProxy') ?? hub.trustProxy;
   const limits = f.child('limits');
   if (limits) readLimits(limits, hub.limits);
+  const cluster = f.child('cluster');
+  if (cluster) {
+    cluster.allowOnly(['leaseTtlMs']);
+    // Renewals run at a third of the TTL; below a second they would crowd Redis for nothing.
+    hub.cluster.leaseTtlMs = cluster.integer('leaseTtlMs', 1_000) ?? hub.cluster.leaseTtlMs;
+  }
   hub.callTimeoutMs = f.integer('callTimeoutMs', 0) ?? hub.callTimeoutMs;
   hub.resultBudgetBytes = f.integer('resultBudgetBytes', 0) ?? hub.resultBudgetBytes;
   hub.toolChangeDebounceMs = f.integer('toolChangeDebounceMs', 0) ?? hub.toolChangeDebounceMs;

@@ -104,6 +104,12 @@ export interface HubLimits {
   sseClients: number;
 }
 
+/** Several instances on PostgreSQL and Redis (docs/architecture.md, "Cluster"). */
+export interface ClusterSettings {
+  /** How long an endpoint's lease lives without a renewal; renewed at a third of it. Default 10 s. */
+  leaseTtlMs: number;
+}
+
 export interface HubSettings {
   host: string;
   port: number;
@@ -112,6 +118,7 @@ export interface HubSettings {
   /** Believe `X-Forwarded-Proto` (a TLS-terminating proxy in front). Default false. */
   trustProxy: boolean;
   limits: HubLimits;
+  cluster: ClusterSettings;
   /** Default per-call timeout, ms. */
   callTimeoutMs: number;
   /** Largest tool result sent to an endpoint, in bytes of JSON. */

@@ -155,6 +155,31 @@ describe('tether start', () => {
   });
 });
 
+describe('tether start in a cluster', () => {
+  it('refuses REDIS_URL with SQLite, saying what to set, and starts nothing', async () => {
+    const { file } = configFile({});
+    await expect(
+      startHub({
+        config: file,
+        port: 0,
+        env: isolatedEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }),
+      }),
+    ).rejects.toThrow(
+      /REDIS_URL: several instances share their state in PostgreSQL: set DATABASE_URL/,
+    );
+  });
+
+  it('names the instance after TETHER_INSTANCE, which is the owner the API shows', async () => {
+    const sim = await EndpointSimulator.start();
+    cleanups.push(() => sim.close());
+    const { file } = configFile({ endpoints: [{ name: 'home', url: sim.url() }] });
+    const { logger } = captureLogs();
+    const running = await started({ config: file, logger, env: { TETHER_INSTANCE: 'hub-a' } });
+    const answer = await fetch(`${running.api.url}/api/endpoints`);
+    expect(((await answer.json()) as Array<{ owner: string }>)[0]!.owner).toBe('hub-a');
+  });
+});
+
 describe('tether start as a process', () => {
   it('shuts down on SIGTERM within 5 s: sockets closed with 1001, children reaped', async () => {
     const sim = await EndpointSimulator.start();
