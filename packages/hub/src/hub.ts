@@ -13,7 +13,7 @@ import { HealthTracker } from './monitor/health.js';
 import { StatusMirror } from './monitor/mirror.js';
 import { Notifier } from './notify/index.js';
 import type { MonitorSettings } from './config/types.js';
-import type { Overlay, Store } from './store/types.js';
+import type { EndpointStatusRow, Overlay, Store } from './store/types.js';
 import { effectiveConfig } from './definitions.js';
 import { EventEmitter } from 'node:events';
 import type { ToolCallEntry } from './store/types.js';
@@ -32,6 +32,8 @@ export interface HubOptions {
   notify?: Partial<ConstructorParameters<typeof Notifier>[0]>;
   /** Link settings for every endpoint (tests shorten intervals). */
   linkOptions?: Partial<LinkOptions>;
+  /** Shared ownership: how often endpoints nobody here holds are claimed. Default 1,000. */
+  claimIntervalMs?: number;
   version?: string;
 }
 
@@ -80,6 +82,12 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly leases = new Map<string, Lease>();
   private monitorTimer: NodeJS.Timeout | undefined;
   private readonly notifier: Notifier;
+  /** Several instances share the endpoints (a Redis lease); false on one node. */
+  private readonly shared: boolean;
+  private claimTimer: NodeJS.Timeout | undefined;
+  private readonly claiming = new Set<string>();
+  /** Shared ownership: the owners' status rows of the endpoints held elsewhere. */
+  private remote = new Map<string, EndpointStatusRow>();
 
   constructor(
     config: TetherConfig,
@@ -90,7 +98,15 @@ export class Hub extends EventEmitter<HubEvents> {
     this.fileConfig = config;
     this.instance = options.instance ?? 'local';
     this.ownership = options.ownership ?? new LocalOwnership(this.instance);
-    this.mirror = options.store && new StatusMirror(options.store, this.instance, options.logger);
+    this.shared = !(this.ownership instanceof LocalOwnership);
+    // A lost lease or a fenced-out write means another instance owns the endpoint now: the
+    // socket goes at once, so there is never a second one.
+    this.ownership.onLost((name) => this.surrender(name, 'lease lost'));
+    this.mirror =
+      options.store &&
+      new StatusMirror(options.store, this.instance, options.logger, (name) =>
+        this.surrender(name, 'fenced out'),
+      );
     this.notifier = new Notifier({
       channels: () => this.config.notifications,
       logger: options.logger.child({ part: 'notify' }),
@@ -116,8 +132,9 @@ export class Hub extends EventEmitter<HubEvents> {
     this.started = true;
     const store = this.options.store;
     if (store) {
-      // Rows a crashed predecessor left "connected" are reset before anything else is said.
-      const reset = await store.status.resetStale();
+      // Rows a crashed predecessor left "connected" are reset before anything else is said; in
+      // a cluster only our own, since the others' rows are live.
+      const reset = await store.status.resetStale(this.shared ? this.instance : undefined);
       if (reset > 0)
         this.options.logger.info(
           { rows: reset },
@@ -132,13 +149,18 @@ export class Hub extends EventEmitter<HubEvents> {
     this.rebuild();
     for (const endpoint of this.config.endpoints) this.startSession(endpoint);
     this.scheduleMonitor();
+    if (this.shared) this.scheduleClaims();
   }
 
   async stop(): Promise<void> {
     this.started = false;
     clearTimeout(this.monitorTimer);
+    clearTimeout(this.claimTimer);
     await Promise.all([...this.sessions.values()].map((s) => s.stop(1001, 'tether shutting down')));
     this.sessions.clear();
+    // Sockets are closed: the leases go now, so other instances take the endpoints at once.
+    this.leases.clear();
+    await this.ownership.close();
     await Promise.all([...this.upstreams.values()].map((u) => u.stop()));
     this.upstreams.clear();
     await this.mirror?.flush();
@@ -234,8 +256,35 @@ export class Hub extends EventEmitter<HubEvents> {
     );
   }
 
-  endpoints(): EndpointStatus[] {
-    return [...this.sessions.values()].map((s) => s.status);
+  /**
+   * Every endpoint's status with its owner: the supervisor's own truth for the endpoints held
+   * here, the owner's mirrored row (at most a claim interval old) for those held elsewhere.
+   */
+  endpoints(): Array<EndpointStatus & { owner: string }> {
+    return [...this.sessions.entries()].map(([name, session]) => {
+      const status = session.status;
+      if (!this.shared || this.leases.has(name)) return { ...status, owner: this.instance };
+      const row = this.remote.get(name);
+      if (!row) return { ...status, owner: '' };
+      return {
+        ...status,
+        state: row.state,
+        since: row.since,
+        lastClose:
+          row.lastCloseCode === null
+            ? null
+            : {
+                code: row.lastCloseCode,
+                reason: row.lastCloseReason ?? '',
+                at: row.lastCloseAt ?? 0,
+              },
+        lastError: row.lastError,
+        attempts: row.attempts,
+        nextRetryAt: row.nextRetryAt,
+        callsInFlight: 0,
+        owner: row.owner,
+      };
+    });
   }
 
   servers(): UpstreamStatus[] {
@@ -535,12 +584,59 @@ export class Hub extends EventEmitter<HubEvents> {
       ...(this.options.version ? { version: this.options.version } : {}),
     });
     this.sessions.set(config.name, session);
-    // Ownership first: on one node it is immediate; on several, only the lease holder connects.
-    void this.ownership.acquire(config.name).then((lease) => {
-      if (!lease || this.sessions.get(config.name) !== session) return;
-      this.leases.set(config.name, lease);
-      session.start();
+    this.claim(config.name);
+  }
+
+  /** Ownership first: on one node it is immediate; on several, only the lease holder connects. */
+  private claim(name: string): void {
+    const session = this.sessions.get(name);
+    if (!session || this.leases.has(name) || this.claiming.has(name)) return;
+    this.claiming.add(name);
+    void this.ownership
+      .acquire(name)
+      .then(async (lease) => {
+        if (!lease) return;
+        if (this.sessions.get(name) !== session || !this.started) {
+          await this.ownership.release(lease);
+          return;
+        }
+        this.leases.set(name, lease);
+        session.start();
+      })
+      .catch((error: Error) =>
+        this.options.logger.warn({ err: error, endpoint: name }, 'could not claim the endpoint'),
+      )
+      .finally(() => this.claiming.delete(name));
+  }
+
+  /**
+   * Another instance owns the endpoint now: our socket closes at once, and a fresh, unclaimed
+   * session waits to be claimed again once the socket is gone.
+   */
+  private surrender(name: string, why: string): void {
+    const session = this.sessions.get(name);
+    this.leases.delete(name);
+    if (!session) return;
+    this.options.logger.warn({ endpoint: name, why }, `endpoint ${name}: handed over (${why})`);
+    this.sessions.delete(name);
+    void session.stop(1001, why).finally(() => {
+      const wanted = this.config.endpoints.find((e) => e.name === name);
+      if (this.started && wanted && !this.sessions.has(name)) this.startSession(wanted);
     });
+  }
+
+  /** Shared ownership: claims what nobody here holds, and reads the others' status rows. */
+  private scheduleClaims(): void {
+    this.claimTimer = setTimeout(() => {
+      if (!this.started) return;
+      for (const name of this.sessions.keys()) this.claim(name);
+      void this.options.store?.status
+        .list()
+        .then((rows) => (this.remote = new Map(rows.map((r) => [r.endpointId, r]))))
+        .catch(() => {});
+      this.scheduleClaims();
+    }, this.options.claimIntervalMs ?? 1_000);
+    this.claimTimer.unref();
   }
 
   /** Config-file entries are provisioned into the store: updated from the file, read-only through the API. */
@@ -590,7 +686,12 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const [name, session] of this.sessions) {
       if (!this.config.endpoints.some((e) => e.name === name)) {
         this.sessions.delete(name);
-        void session.stop(1000, 'removed');
+        const lease = this.leases.get(name);
+        this.leases.delete(name);
+        void session
+          .stop(1000, 'removed')
+          .then(() => lease && this.ownership.release(lease))
+          .catch(() => {});
         continue;
       }
       const lastAlive = session.link.lastAliveAt;

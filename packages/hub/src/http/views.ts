@@ -22,7 +22,7 @@ export function endpointViews(hub: Hub): EndpointView[] {
     attempts: e.attempts,
     nextRetryAt: e.nextRetryAt === null ? null : iso(e.nextRetryAt),
     health: e.health.score,
-    owner: hub.instance,
+    owner: e.owner,
     tools: e.tools,
     callsInFlight: e.callsInFlight,
   }));
