@@ -13,6 +13,7 @@ import { isLoopback } from '../http/door.js';
 import type { RunningServer } from '../http/server.js';
 import { createLogger } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
+import { registerSecrets, secretsOfUrl } from '../log/redact.js';
 
 export interface StartOptions {
   config?: string;
@@ -25,6 +26,8 @@ export interface StartOptions {
   cwd?: string;
   /** How often the demo's simulated device calls a tool. */
   demoCallEveryMs?: number;
+  /** Where a generated admin token is shown (default stderr): never the logs. */
+  tell?: (line: string) => void;
 }
 
 export interface RunningHub {
@@ -39,6 +42,13 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
   const logger = options.logger ?? createLogger();
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
+  // The process's own secrets are masked wherever they would appear in a log or an answer.
+  const forgetSecrets = registerSecrets([
+    env.TETHER_ADMIN_TOKEN,
+    env.TETHER_SECRET,
+    ...secretsOfUrl(env.DATABASE_URL ?? ''),
+    ...secretsOfUrl(env.REDIS_URL ?? ''),
+  ]);
   const { config: loaded, configured } = await loadConfig({
     ...(options.config ? { file: options.config } : {}),
     env,
@@ -90,7 +100,14 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
   await store.migrate();
   const hub = new Hub(config, { logger, store, instance });
   await hub.start();
-  const auth = new Auth({ token: adminToken(config.hub.host, env, logger) });
+  const auth = new Auth({
+    token: adminToken(
+      config.hub.host,
+      env,
+      logger,
+      options.tell ?? ((line) => process.stderr.write(`${line}\n`)),
+    ),
+  });
   const api = await listen(createApi(hub, { auth }), config.hub.host, config.hub.port);
   logger.info({ url: api.url }, `API listening on ${api.url}`);
 
@@ -134,6 +151,7 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
       await api.close();
       await store.close();
       await demo?.stop();
+      forgetSecrets();
     },
   };
 }
@@ -175,15 +193,22 @@ export async function runStart(options: StartOptions): Promise<void> {
 
 /**
  * The admin token: TETHER_ADMIN_TOKEN when set (then required even on loopback). Bound beyond
- * loopback without one, a token is generated and shown once, so the hub never listens on a
- * network with no login.
+ * loopback without one, a token is generated and shown once on the terminal, never in the logs
+ * (which are often shipped elsewhere), so the hub never listens on a network with no login.
  */
-function adminToken(host: string, env: NodeJS.ProcessEnv, logger: Logger): string | undefined {
+function adminToken(
+  host: string,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  tell: (line: string) => void,
+): string | undefined {
   if (env.TETHER_ADMIN_TOKEN) return env.TETHER_ADMIN_TOKEN;
   if (isLoopback(host)) return undefined;
   const token = randomBytes(24).toString('base64url');
+  registerSecrets([token]);
   logger.warn(
-    `bound to ${host}: the API and dashboard need the admin token ${token} (set TETHER_ADMIN_TOKEN to choose one)`,
+    `bound to ${host}: the API and dashboard need an admin token; one was generated and printed on the terminal (set TETHER_ADMIN_TOKEN to choose one)`,
   );
+  tell(`tether: admin token for this run: ${token}`);
   return token;
 }

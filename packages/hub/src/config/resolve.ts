@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError, IssueList } from './errors.js';
 import { expandEnv } from './expand.js';
@@ -106,6 +107,26 @@ export function validate(
   return { endpoints, servers, hub, notifications, ...(file !== undefined && { file }) };
 }
 
+/** `hub.trustProxy`: true, false, or the proxies' addresses and CIDR ranges. */
+function readTrustProxy(f: Fields): boolean | string[] | undefined {
+  const value = f.value.trustProxy;
+  if (value === undefined || typeof value === 'boolean') return value;
+  const list = f.stringArray('trustProxy');
+  if (list === undefined) return undefined;
+  for (const entry of list) {
+    const [net = '', bits, extra] = entry.split('/');
+    const family = isIP(net);
+    const max = family === 6 ? 128 : 32;
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))
+    )
+      f.issue('trustProxy', `${JSON.stringify(entry)} is not an IP address or CIDR range`);
+  }
+  return list;
+}
+
 function readHub(doc: Fields, hub: HubSettings): void {
   const f = doc.child('hub');
   if (f === undefined) return;
@@ -120,7 +141,7 @@ function readHub(doc: Fields, hub: HubSettings): void {
     if (hub.allowedHosts.includes('*'))
       f.issue('allowedHosts', '"*" would let any web page drive the hub; name the hosts');
   }
-  hub.trustProxy = f.boolean('trustProxy') ?? hub.trustProxy;
+  hub.trustProxy = readTrustProxy(f) ?? hub.trustProxy;
   const limits = f.child('limits');
   if (limits) readLimits(limits, hub.limits);
   const cluster = f.child('cluster');

@@ -115,8 +115,11 @@ export interface HubSettings {
   port: number;
   /** Host names (or host:port) the HTTP server answers to besides loopback and its bound host. */
   allowedHosts: string[];
-  /** Believe `X-Forwarded-Proto` (a TLS-terminating proxy in front). Default false. */
-  trustProxy: boolean;
+  /**
+   * Believe X-Forwarded-For/-Proto from a proxy in front: true from peers on loopback or a
+   * private network, a list from those addresses or CIDR ranges only. Default false.
+   */
+  trustProxy: boolean | string[];
   limits: HubLimits;
   cluster: ClusterSettings;
   /** Default per-call timeout, ms. */

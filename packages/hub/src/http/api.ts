@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { z } from 'zod';
 import { EndpointInputSchema, ServerInputSchema } from '@tether/protocol';
 import type { ServerConfig } from '../config/types.js';
@@ -10,7 +9,7 @@ import type { Hub } from '../hub.js';
 import { secureHeaders } from 'hono/secure-headers';
 import { redact } from '../log/redact.js';
 import { Auth, sameOriginWrites } from './auth.js';
-import { hostGuard, jsonBody, sizeLimit } from './door.js';
+import { clientKey, hostGuard, jsonBody, servedOverTls, sizeLimit } from './door.js';
 import { answerError, failure } from './errors.js';
 import { EventFeed } from './events.js';
 import { createMetrics } from './metrics.js';
@@ -22,6 +21,11 @@ export interface ApiOptions {
   auth?: Auth;
   /** Where the dashboard's build is; default packages/dashboard/dist. */
   dashboardDir?: string;
+  /**
+   * Bytes an event stream may have waiting for a reader that does not read; past this the
+   * stream is dropped (the browser reconnects and reloads). Default 1 MiB.
+   */
+  streamQueueBytes?: number;
 }
 
 const CallBody = z.object({
@@ -62,13 +66,11 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
   const limits = () => hub.settings.limits;
   const feed = new EventFeed(hub, () => limits().sseClients);
   const trustProxy = () => hub.settings.trustProxy;
-  const clientOf = (c: Context) => clientAddress(c, trustProxy());
+  const clientOf = (c: Context) => clientKey(c, trustProxy());
+  const streamQueueBytes = options.streamQueueBytes ?? 2 ** 20;
   const read = jsonBody(() => limits().jsonDepth);
 
-  app.use(
-    '*',
-    hostGuard({ boundHost: hub.settings.host, allowedHosts: () => hub.settings.allowedHosts }),
-  );
+  // Headers first, so that even a refusal at the door carries them.
   app.use(
     '*',
     secureHeaders({
@@ -80,15 +82,16 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
       strictTransportSecurity: false,
     }),
   );
-  app.use('*', sameOriginWrites());
-  // The login is open to anyone who can reach the hub: its body is tiny.
-  app.use(
-    '/api/login',
-    sizeLimit(() => limits().loginBodyBytes),
-  );
   app.use(
     '*',
-    sizeLimit(() => limits().bodyBytes),
+    hostGuard({ boundHost: hub.settings.host, allowedHosts: () => hub.settings.allowedHosts }),
+  );
+  app.use('*', sameOriginWrites());
+  // Before the token is checked, anyone who can reach the hub may send a body: only a login's
+  // worth. A client with the token (or no token needed) may send up to hub.limits.bodyBytes.
+  app.use(
+    '*',
+    sizeLimit((c) => (auth.authenticated(c) ? limits().bodyBytes : limits().loginBodyBytes)),
   );
   app.onError((error, c) => answerError(c, error));
   app.notFound((c) => failure(c, 404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
@@ -271,18 +274,29 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
       );
     }
     return streamSSE(c, async (stream) => {
-      const unsubscribe = feed.subscribe(
-        (event) =>
-          void stream.writeSSE({ event: event.type, data: JSON.stringify(event) }).catch(() => {}),
-      );
+      // Subscribed before anything is awaited, so an abort that comes early is not missed.
+      const gone = new Promise<void>((resolve) => stream.onAbort(resolve));
+      // Bytes handed to the stream and not yet taken by the socket: a reader that stops
+      // reading makes them grow, and past the bound its connection is cut.
+      let waiting = 0;
+      const write = (frame: string) => {
+        if (stream.aborted) return;
+        waiting += frame.length;
+        if (waiting > streamQueueBytes) {
+          (
+            c.env as { incoming?: { socket?: { destroy(): void } } } | undefined
+          )?.incoming?.socket?.destroy();
+          stream.abort();
+          return;
+        }
+        void stream.write(frame).then(() => (waiting -= frame.length));
+      };
+      const unsubscribe = feed.subscribe(write);
       if (!unsubscribe) return;
       // A dropped stream is reopened by the browser after `retry` ms: one second, not its default.
-      await stream.writeSSE({ event: 'hello', data: '{}', retry: 1_000 });
-      const keepalive = setInterval(
-        () => void stream.write(': keepalive\n\n').catch(() => {}),
-        15_000,
-      );
-      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      write('event: hello\ndata: {}\nretry: 1000\n\n');
+      const keepalive = setInterval(() => write(': keepalive\n\n'), 15_000);
+      await gone;
       clearInterval(keepalive);
       unsubscribe();
     });
@@ -310,26 +324,4 @@ function pageQuery(c: Context): { before?: number; limit?: number } {
     ...(Number.isInteger(before) && before > 0 ? { before } : {}),
     ...(Number.isInteger(limit) && limit > 0 ? { limit: Math.min(limit, 500) } : {}),
   };
-}
-
-/**
- * Who is asking, for rate limits. Behind a trusted proxy, the address it appended last to
- * X-Forwarded-For (earlier entries are the client's own claim).
- */
-function clientAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',').pop()?.trim();
-    if (forwarded) return forwarded;
-  }
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Whether the browser reached us over TLS: directly, or through a trusted proxy that says so. */
-function servedOverTls(c: Context, trustProxy: boolean): boolean {
-  if (new URL(c.req.url).protocol === 'https:') return true;
-  return trustProxy && c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
 }

@@ -180,28 +180,45 @@ export class Auth {
 
 /**
  * Strict CORS: no cross-origin reads are allowed (no Access-Control-Allow-Origin is ever sent),
- * and a state-changing request whose Origin is not this server is refused, so a web page the
- * operator visits cannot drive a hub on localhost.
+ * and a state-changing request is refused unless it plainly comes from this server's own page
+ * or from a program: a cross-site or same-site `Sec-Fetch-Site`, or an Origin that is not this
+ * host, is refused (403); a body that is not JSON is refused (415), which also rules out the
+ * form posts and `text/plain` beacons a page may send without asking.
  */
 export function sameOriginWrites(): MiddlewareHandler {
   return async (c, next) => {
+    const method = c.req.method;
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
+    const site = c.req.header('sec-fetch-site');
     const origin = c.req.header('origin');
-    if (c.req.method === 'GET' || c.req.method === 'HEAD' || origin === undefined) return next();
-    const host = c.req.header('host');
-    let originHost: string | undefined;
-    try {
-      originHost = new URL(origin).host;
-    } catch {
-      originHost = undefined;
+    if (
+      (site !== undefined && site !== 'same-origin' && site !== 'none') ||
+      (origin !== undefined && !sameHost(origin, c.req.header('host') ?? new URL(c.req.url).host))
+    ) {
+      const from = origin === undefined ? `a ${site} page` : JSON.stringify(origin.slice(0, 100));
+      return failure(c, 403, 'FORBIDDEN_ORIGIN', `requests from ${from} are not allowed`);
     }
-    if (originHost !== host) {
+    const hasBody =
+      c.req.header('transfer-encoding') !== undefined ||
+      Number(c.req.header('content-length') ?? 0) > 0;
+    const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
+    if (hasBody && type !== 'application/json')
       return failure(
         c,
-        403,
-        'FORBIDDEN_ORIGIN',
-        `requests from ${JSON.stringify(origin.slice(0, 100))} are not allowed`,
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        'send the body as JSON (Content-Type: application/json)',
       );
-    }
     return next();
   };
+}
+
+/** An Origin and a Host name the same place: compared as URLs do (case, default ports). */
+function sameHost(origin: string, host: string): boolean {
+  try {
+    const from = new URL(origin);
+    return from.host === new URL(`${from.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -37,8 +37,9 @@ export function hostGuard(policy: HostPolicy): MiddlewareHandler {
   const bound = policy.boundHost.toLowerCase();
   const own = WILDCARDS.has(bound) ? localAddresses() : new Set([bound]);
   return async (c, next) => {
-    // In-process requests (tests, app.request) carry the host in the URL only.
-    const header = c.req.header('host') ?? new URL(c.req.url).host;
+    // In-process requests (tests, app.request) carry the host in the URL only; one that came
+    // over a socket without a Host header is refused, whatever URL the adapter made up for it.
+    const header = c.req.header('host') ?? (overSocket(c) ? undefined : new URL(c.req.url).host);
     if (header === undefined || header === '') return refuse(c, 'a Host header is required');
     const host = header.toLowerCase();
     const name = hostname(host);
@@ -78,14 +79,117 @@ function localAddresses(): Set<string> {
   return out;
 }
 
-/** Bodies over `maxBytes` are refused with 413 before they are read whole. */
-export function sizeLimit(maxBytes: () => number): MiddlewareHandler {
-  return (c, next) =>
-    bodyLimit({
-      maxSize: maxBytes(),
+/** Whether the request came over a socket (the Node adapter), not from `app.request` in-process. */
+function overSocket(c: Context): boolean {
+  return (c.env as { incoming?: unknown } | undefined)?.incoming !== undefined;
+}
+
+/**
+ * Bodies over `maxBytes(c)` are refused with 413: at once when Content-Length says so, and a
+ * chunked body as soon as the bytes counted pass the limit, so at most `maxBytes` is ever held.
+ */
+export function sizeLimit(maxBytes: (c: Context) => number): MiddlewareHandler {
+  return (c, next) => {
+    const max = maxBytes(c);
+    return bodyLimit({
+      maxSize: max,
       onError: (ctx) =>
-        failure(ctx, 413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${maxBytes()} bytes`),
+        failure(ctx, 413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${max} bytes`),
     })(c, next);
+  };
+}
+
+/**
+ * `hub.trustProxy`: false believes no forwarding header; true believes them from a peer on
+ * loopback or a private network (a proxy on this machine, in a container network or on the
+ * LAN); a list believes them only from those addresses or CIDR ranges.
+ */
+export type ProxyTrust = boolean | readonly string[];
+
+const PRIVATE_PEERS = new BlockList();
+PRIVATE_PEERS.addSubnet('127.0.0.0', 8, 'ipv4');
+PRIVATE_PEERS.addSubnet('10.0.0.0', 8, 'ipv4');
+PRIVATE_PEERS.addSubnet('172.16.0.0', 12, 'ipv4');
+PRIVATE_PEERS.addSubnet('192.168.0.0', 16, 'ipv4');
+PRIVATE_PEERS.addAddress('::1', 'ipv6');
+PRIVATE_PEERS.addSubnet('fc00::', 7, 'ipv6');
+
+const listed = new WeakMap<readonly string[], BlockList>();
+
+/** Whether forwarding headers from `peer` are believed. */
+export function trustsPeer(peer: string, trust: ProxyTrust): boolean {
+  if (trust === false) return false;
+  const address = unmapped(peer);
+  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+  if (isIP(address) === 0) return false;
+  if (trust === true) return PRIVATE_PEERS.check(address, family);
+  let list = listed.get(trust);
+  if (!list) {
+    list = new BlockList();
+    for (const entry of trust) {
+      const [net, bits] = entry.split('/');
+      const v = isIP(net ?? '') === 6 ? 'ipv6' : 'ipv4';
+      if (bits === undefined) list.addAddress(net!, v);
+      else list.addSubnet(net!, Number(bits), v);
+    }
+    listed.set(trust, list);
+  }
+  return list.check(address, family);
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`: a dual-stack socket reports IPv4 peers that way. */
+function unmapped(address: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return m ? m[1]! : address.replace(/%.*$/, '');
+}
+
+/** The socket's peer address, when the request came over one. */
+export function peerAddress(c: Context): string | undefined {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+    ?.incoming;
+  return incoming?.socket?.remoteAddress;
+}
+
+/**
+ * Who is asking, as rate limits count clients: the peer, or behind a believed proxy the
+ * address it appended last to X-Forwarded-For (earlier entries are the client's own claim).
+ * IPv6 clients are counted per /64, the block one subscriber gets, so rotating addresses
+ * within it buys no extra tries.
+ */
+export function clientKey(c: Context, trust: ProxyTrust): string {
+  const peer = peerAddress(c);
+  let client = peer;
+  if (peer !== undefined && trustsPeer(peer, trust)) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',').pop()?.trim();
+    if (forwarded && isIP(unmapped(forwarded))) client = forwarded;
+  }
+  return client === undefined ? 'in-process' : addressKey(client);
+}
+
+/** An IPv4 address as it is; an IPv6 address as its /64. */
+export function addressKey(address: string): string {
+  const a = unmapped(address);
+  if (isIP(a) !== 6) return a;
+  return `${expandIPv6(a).slice(0, 4).join(':')}::/64`;
+}
+
+function expandIPv6(address: string): string[] {
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const fill = Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0');
+  return [...left, ...fill, ...right].map((h) => h.replace(/^0+(?=.)/, ''));
+}
+
+/** Whether the browser reached us over TLS: directly, or through a believed proxy that says so. */
+export function servedOverTls(c: Context, trust: ProxyTrust): boolean {
+  if (new URL(c.req.url).protocol === 'https:') return true;
+  const peer = peerAddress(c);
+  return (
+    peer !== undefined &&
+    trustsPeer(peer, trust) &&
+    c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https'
+  );
 }
 
 /**

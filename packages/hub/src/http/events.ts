@@ -2,11 +2,17 @@ import type { HubEvent } from '@tether/protocol';
 import type { Hub } from '../hub.js';
 import { callItem, endpointViews, serverViews } from './views.js';
 
-type Listener = (event: HubEvent) => void;
+/** Gets each event as a finished `text/event-stream` frame. */
+type Listener = (frame: string) => void;
+
+/** An event as one server-sent-events frame (JSON has no raw newlines: one data line). */
+export function sseFrame(event: HubEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
 
 /**
  * One subscription to the hub for every open event stream: each hub event is turned into its
- * view once, whatever the number of streams, and the number of streams is capped so a client
+ * view and serialized once, whatever the number of streams, and the number of streams is capped so a client
  * that opens hundreds cannot tie up the process. The hub's listeners are attached while at
  * least one stream is open and removed with the last one.
  */
@@ -38,7 +44,8 @@ export class EventFeed {
   private attach(): () => void {
     const hub = this.hub;
     const send = (event: HubEvent) => {
-      for (const listener of this.listeners) listener(event);
+      const frame = sseFrame(event);
+      for (const listener of this.listeners) listener(frame);
     };
     const onEndpoint = (name: string) => {
       const endpoint = endpointViews(hub).find((e) => e.id === name);

@@ -155,6 +155,31 @@ describe('tether start', () => {
   });
 });
 
+describe('the admin token at start', () => {
+  it('prints a generated admin token on the terminal, never in the logs', async () => {
+    const { file } = configFile({ hub: { host: '0.0.0.0' } });
+    const { logger, lines } = captureLogs();
+    const told: string[] = [];
+    const running = await started({ config: file, logger, tell: (line) => told.push(line) });
+    const token = /admin token for this run: (\S+)/.exec(told.join('\n'))?.[1];
+    expect(token).toBeDefined();
+    expect(lines.join('\n')).not.toContain(token);
+    expect(lines.join('\n')).toMatch(/printed on the terminal/);
+    const url = `http://127.0.0.1:${running.api.port}/api/endpoints`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it('never logs TETHER_ADMIN_TOKEN, even where a message would quote it', async () => {
+    const { file } = configFile({});
+    const { logger, lines } = captureLogs();
+    const token = 'admin-token-that-must-not-leak';
+    await started({ config: file, logger, env: { TETHER_ADMIN_TOKEN: token } });
+    logger.warn(`a careless message quoting ${token}`);
+    expect(lines.join('\n')).not.toContain(token);
+  });
+});
+
 describe('tether start in a cluster', () => {
   it('refuses REDIS_URL with SQLite, saying what to set, and starts nothing', async () => {
     const { file } = configFile({});

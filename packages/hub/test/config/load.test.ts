@@ -309,6 +309,20 @@ describe('monitor settings and notification channels', () => {
     ]);
   });
 
+  it('reads trustProxy as the list of proxies to believe, and refuses what is not an address', async () => {
+    const config = await load(
+      `{ "hub": { "trustProxy": ["10.0.0.5", "172.16.0.0/12", "fd00::/8"] } }`,
+    );
+    expect(config.hub.trustProxy).toEqual(['10.0.0.5', '172.16.0.0/12', 'fd00::/8']);
+    const error = await rejection(
+      load(`{ "hub": { "trustProxy": ["proxy.lan", "10.0.0.0/33"] } }`),
+    );
+    expect((error as ConfigError).issues.map((i) => i.message)).toEqual([
+      '"proxy.lan" is not an IP address or CIDR range',
+      '"10.0.0.0/33" is not an IP address or CIDR range',
+    ]);
+  });
+
   it('refuses an unknown channel kind, a non-http URL and an unknown event, at their paths', async () => {
     const error = await rejection(
       load(

@@ -9,9 +9,11 @@ import { DEFAULT_HUB } from '../../src/config/index.js';
 import type { HubSettings } from '../../src/config/types.js';
 import { Hub } from '../../src/hub.js';
 import { createApi } from '../../src/http/api.js';
+import type { ApiOptions } from '../../src/http/api.js';
+import { addressKey, trustsPeer } from '../../src/http/door.js';
 import { Auth } from '../../src/http/auth.js';
 import { listen } from '../../src/http/server.js';
-import type { RunningServer } from '../../src/http/server.js';
+import type { ConnectionLimits, RunningServer } from '../../src/http/server.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
@@ -25,7 +27,11 @@ interface Served {
   stop(): Promise<void>;
 }
 
-async function serve(hubSettings: Partial<HubSettings> = {}, token?: string): Promise<Served> {
+async function serve(
+  hubSettings: Partial<HubSettings> = {},
+  token?: string,
+  options: { api?: Omit<ApiOptions, 'auth'>; connections?: Partial<ConnectionLimits> } = {},
+): Promise<Served> {
   const store = await openStore({ file: ':memory:' });
   await store.migrate();
   const hub = new Hub(
@@ -38,7 +44,12 @@ async function serve(hubSettings: Partial<HubSettings> = {}, token?: string): Pr
     { logger: silentLogger(), store, instance: 'door-test' },
   );
   await hub.start();
-  const api = await listen(createApi(hub, { auth: new Auth({ token }) }), '127.0.0.1', 0);
+  const api = await listen(
+    createApi(hub, { ...options.api, auth: new Auth({ token }) }),
+    '127.0.0.1',
+    0,
+    options.connections,
+  );
   return {
     hub,
     store,
@@ -309,5 +320,191 @@ describe('the admin token, without a trusted proxy', () => {
     } finally {
       await served.stop();
     }
+  });
+});
+
+/** Raw bytes to the server; resolves with everything it answered once it closes the socket. */
+function raw(port: number, text: string, timeoutMs = 5_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error('the server kept the socket open')),
+    );
+    socket.on('data', (data) => (answer += data.toString('latin1')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.write(text);
+  });
+}
+
+describe('writes from web pages', () => {
+  let served: Served;
+  beforeAll(async () => {
+    served = await serve();
+  });
+  afterAll(() => served.stop());
+
+  const create = (headers: Record<string, string>) =>
+    call(served.api.port, '/api/servers', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'from-a-page', type: 'stdio', command: 'true' }),
+    });
+
+  it('refuses a form post or a text/plain beacon, which a page may send without asking', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data']) {
+      const answer = await create({ 'content-type': type });
+      expect(answer.status).toBe(415);
+      expect(JSON.parse(answer.body).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    }
+    expect(served.hub.serverDefinitions().map((s) => s.name)).not.toContain('from-a-page');
+  });
+
+  it('refuses a write the browser marks cross-site or same-site, even without an Origin', async () => {
+    for (const site of ['cross-site', 'same-site']) {
+      const answer = await create({ 'content-type': 'application/json', 'sec-fetch-site': site });
+      expect(answer.status).toBe(403);
+      expect(JSON.parse(answer.body).error.code).toBe('FORBIDDEN_ORIGIN');
+    }
+    expect(served.hub.serverDefinitions().map((s) => s.name)).not.toContain('from-a-page');
+  });
+
+  it("accepts the dashboard's own writes, whatever the case of its Host header", async () => {
+    const port = served.api.port;
+    const answer = await create({
+      'content-type': 'application/json; charset=utf-8',
+      'sec-fetch-site': 'same-origin',
+      host: `LOCALHOST:${port}`,
+      origin: `http://localhost:${port}`,
+    });
+    expect(answer.status).toBe(201);
+    await served.hub.deleteServer('from-a-page');
+  });
+
+  it('refuses a request that came without a Host header, before any route', async () => {
+    const answer = await raw(served.api.port, 'GET /api/endpoints HTTP/1.0\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.[01] 403/);
+    expect(answer).toMatch(/FORBIDDEN_HOST/);
+    // The refusal carries the security headers too.
+    expect(answer.toLowerCase()).toMatch(/x-content-type-options: nosniff/);
+  });
+});
+
+describe('clients that hold on', () => {
+  it('cuts off a client that trickles its headers', async () => {
+    const served = await serve({}, undefined, { connections: { headersTimeoutMs: 300 } });
+    try {
+      const started = Date.now();
+      const answer = await raw(
+        served.api.port,
+        `GET /api/endpoints HTTP/1.1\r\nHost: 127.0.0.1\r\n`,
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await served.stop();
+    }
+  });
+
+  it("makes a client without the token send no more than a login's worth of body", async () => {
+    const served = await serve({}, TOKEN);
+    try {
+      const body = JSON.stringify({ name: 'x', type: 'stdio', command: 'x'.repeat(64 * 1024) });
+      const chunked = (auth: string) =>
+        raw(
+          served.api.port,
+          `POST /api/servers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n` +
+            `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n${auth}\r\n` +
+            `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+        );
+      expect(await chunked('')).toMatch(/^HTTP\/1\.1 413/);
+      // With the token the same body is read (and refused only by the schema, if at all).
+      expect(await chunked(`Authorization: Bearer ${TOKEN}\r\n`)).not.toMatch(/^HTTP\/1\.1 413/);
+    } finally {
+      await served.stop();
+    }
+  });
+
+  it('drops an event stream whose reader stopped reading, and frees its place', async () => {
+    const served = await serve({ limits: { ...DEFAULT_HUB.limits, sseClients: 1 } }, undefined, {
+      api: { streamQueueBytes: 64 * 1024 },
+    });
+    try {
+      const port = served.api.port;
+      const socket = connect(port, '127.0.0.1');
+      let closed = false;
+      socket.on('close', () => (closed = true));
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => {
+        socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+        socket.once('data', () => resolve());
+      });
+      socket.pause();
+      const entry = {
+        endpointId: 'e',
+        tool: 't',
+        server: 's',
+        at: Date.now(),
+        durationMs: 1,
+        outcome: 'error' as const,
+        argsBytes: 0,
+        resultBytes: 0,
+        error: 'x'.repeat(64 * 1024),
+      };
+      // 64 KiB events until the socket's buffers are full and the stream's queue passes its bound.
+      for (let i = 0; i < 1_000 && !closed; i++) {
+        served.hub.emit('call', entry);
+        if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await expect.poll(() => closed, { timeout: 5_000 }).toBe(true);
+      await expect
+        .poll(async () => (await call(port, '/api/events')).status, { timeout: 5_000 })
+        .toBe(200);
+    } finally {
+      await served.stop();
+    }
+  });
+});
+
+describe('who a client is, for the rate limits', () => {
+  it('believes X-Forwarded-For only from the proxies hub.trustProxy names', async () => {
+    const served = await serve({ trustProxy: ['192.0.2.1'] }, TOKEN);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const answer = await call(served.api.port, '/api/endpoints', {
+          // Each guess claims to come from somewhere else: it still counts against this peer.
+          headers: { authorization: `Bearer guess-${i}`, 'x-forwarded-for': `203.0.113.${i}` },
+        });
+        statuses.push(answer.status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    } finally {
+      await served.stop();
+    }
+  });
+
+  it('counts IPv6 clients per /64, and IPv4-mapped peers as IPv4', () => {
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe(addressKey('2001:db8:1:2:bbbb::2'));
+    expect(addressKey('2001:db8:1:2::1')).not.toBe(addressKey('2001:db8:1:3::1'));
+    expect(addressKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+  });
+
+  it('with trustProxy: true, believes proxies on loopback and private networks only', () => {
+    for (const peer of [
+      '127.0.0.1',
+      '::1',
+      '10.1.2.3',
+      '172.17.0.2',
+      '192.168.1.1',
+      '::ffff:10.0.0.1',
+    ])
+      expect(trustsPeer(peer, true)).toBe(true);
+    for (const peer of ['203.0.113.1', '8.8.8.8', '2001:db8::1'])
+      expect(trustsPeer(peer, true)).toBe(false);
+    expect(trustsPeer('10.1.2.3', false)).toBe(false);
+    expect(trustsPeer('10.1.2.3', ['10.1.0.0/16'])).toBe(true);
+    expect(trustsPeer('10.2.2.3', ['10.1.0.0/16'])).toBe(false);
   });
 });
