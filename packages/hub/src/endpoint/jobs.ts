@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { ToolResult } from '../upstream/types.js';
+import { fitToBudget } from './budget.js';
+
+/** Finished jobs kept per session, waiting to be fetched; past this the oldest is forgotten. */
+export const MAX_FINISHED_JOBS = 32;
+
+/** The most of a finished job's result kept (JSON bytes); the rest is cut, with a note. */
+export const MAX_JOB_RESULT_BYTES = 64 * 1024;
 
 /** The tool through which a model fetches the result of a call answered early. */
 export const RESULT_TOOL = {
@@ -31,11 +38,22 @@ type Job =
  * answer; the upstream call goes on, no longer tied to the socket that carried it, and its
  * result waits here (for `ttlMs`) until the model asks for it with `tether__result` — on this
  * socket or a later one, since it is then the answer to a new request.
+ *
+ * What waits is bounded: each result is cut to `resultBytes` (as `fitToBudget` cuts, saying so),
+ * and at most `maxFinished` results are kept — a new one pushes out the one that finished
+ * first. Running jobs are never dropped to make room (their number is bounded by the call cap).
  */
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
+  private finished = 0;
 
-  constructor(private readonly ttlMs = 10 * 60_000) {}
+  constructor(
+    private readonly ttlMs = 10 * 60_000,
+    private readonly limits: { resultBytes: number; maxFinished: number } = {
+      resultBytes: MAX_JOB_RESULT_BYTES,
+      maxFinished: MAX_FINISHED_JOBS,
+    },
+  ) {}
 
   get size(): number {
     return this.jobs.size;
@@ -70,8 +88,7 @@ export class JobStore {
     const now = this.jobs.get(id);
     if (!now) return 'unknown';
     if (now.state === 'running') return 'running';
-    clearTimeout(now.expires);
-    this.jobs.delete(id);
+    this.forget(id);
     return now.result;
   }
 
@@ -82,13 +99,39 @@ export class JobStore {
       else clearTimeout(job.expires);
     }
     this.jobs.clear();
+    this.finished = 0;
   }
 
   private finish(id: string, tool: string, result: ToolResult): void {
     const job = this.jobs.get(id);
     if (!job || job.state !== 'running') return;
-    const expires = setTimeout(() => this.jobs.delete(id), this.ttlMs);
+    const expires = setTimeout(() => this.forget(id), this.ttlMs);
     expires.unref();
-    this.jobs.set(id, { state: 'done', tool, startedAt: job.startedAt, result, expires });
+    // Moved to the end: among finished jobs, the map's order is the order they finished in.
+    this.jobs.delete(id);
+    this.jobs.set(id, {
+      state: 'done',
+      tool,
+      startedAt: job.startedAt,
+      result: fitToBudget(result, this.limits.resultBytes),
+      expires,
+    });
+    this.finished++;
+    if (this.finished > this.limits.maxFinished) {
+      for (const [key, other] of this.jobs) {
+        if (other.state !== 'done') continue;
+        this.forget(key);
+        if (this.finished <= this.limits.maxFinished) break;
+      }
+    }
+  }
+
+  /** A finished job's result leaves the store: taken, expired or pushed out. */
+  private forget(id: string): void {
+    const job = this.jobs.get(id);
+    if (!job || job.state !== 'done') return;
+    clearTimeout(job.expires);
+    this.jobs.delete(id);
+    this.finished--;
   }
 }

@@ -14,7 +14,7 @@ import type { CallOptions, ToolResult } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
 import { fitToBudget } from './budget.js';
 import { JobStore, RESULT_TOOL } from './jobs.js';
-import { LinkTransport } from './transport.js';
+import { LinkTransport, LogLimiter } from './transport.js';
 
 export interface EndpointSessionDeps {
   logger: Logger;
@@ -79,6 +79,8 @@ export class EndpointSession {
   private toolTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly health: HealthTracker;
+  /** Warnings the endpoint can cause at will, rate-limited for the whole session. */
+  private readonly warnings: LogLimiter;
   /** The URL's token is known to the redactor while this session lives. */
   private readonly releaseSecrets: () => void;
 
@@ -89,6 +91,7 @@ export class EndpointSession {
     this.releaseSecrets = registerSecrets(secretsOfUrl(config.url));
     this.link = new Link({ url: config.url, ...deps.linkOptions });
     this.health = deps.health ?? new HealthTracker();
+    this.warnings = new LogLimiter(deps.logger);
     this.link.on('transition', (t) => this.onTransition(redactCause(t)));
   }
 
@@ -101,6 +104,8 @@ export class EndpointSession {
     clearTimeout(this.handshakeTimer);
     this.jobs.clear();
     await this.link.close(code, reason);
+    // Counted warnings are written while the redactor still knows this endpoint's token.
+    this.warnings.flush();
     this.releaseSecrets();
   }
 
@@ -183,9 +188,12 @@ export class EndpointSession {
       onRequest: (method) => {
         if (method === 'initialize') clearTimeout(this.handshakeTimer);
       },
+      warnings: this.warnings,
     });
     this.transport = transport;
     const server = this.createServer(generation);
+    // What the SDK reports (and what the transport reports through it) reaches the log.
+    server.onerror = (error) => transport.reportError(error);
     void server
       .connect(transport)
       .catch((error: Error) =>
@@ -235,7 +243,8 @@ export class EndpointSession {
       // A cap on work one endpoint can start: calls past it are refused at once, not queued.
       const cap = this.deps.settings.limits.callsPerEndpoint;
       if (this.inFlight >= cap) {
-        this.deps.logger.warn(
+        this.warnings.warn(
+          'call-refused',
           { tool: name, inFlight: this.inFlight },
           'call refused: too many at once',
         );

@@ -1,8 +1,80 @@
+import { isJSONRPCRequest } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
 import type { Link } from '@tether/link';
 import { classifyFrame, ErrorCode } from '@tether/protocol';
-import type { Classified } from '@tether/protocol';
+import type { Classified, Invalid, JsonRpcId, JsonRpcRequest } from '@tether/protocol';
 import type { Logger } from '../log/logger.js';
+import { redact } from '../log/redact.js';
+
+/** How often, at most, a flood of one kind of warning writes a summary line. */
+export const LOG_SUMMARY_INTERVAL_MS = 10_000;
+
+/** The most of a frame, or of an error's message, that a log line quotes. */
+const QUOTED_CHARS = 200;
+const QUOTED_ERROR_CHARS = 1_000;
+
+/**
+ * Warnings an endpoint can cause at will — a malformed frame, a refused call, an error the MCP
+ * SDK reports — without letting it write a log line per frame. Per kind, the first is written
+ * at once; the ones that follow within `intervalMs` are counted and written as one summary line
+ * (the last of them, with `suppressed: n`) when that time is up, and so on while they keep
+ * coming. A kind that has been quiet for `intervalMs` is written at once again. One per session,
+ * shared by the transports of its sockets.
+ */
+export class LogLimiter {
+  private readonly kinds = new Map<string, Window>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = LOG_SUMMARY_INTERVAL_MS,
+  ) {}
+
+  warn(kind: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    const window = this.kinds.get(kind);
+    if (!window || (now >= window.until && !window.timer)) {
+      this.logger.warn(fields, message);
+      this.kinds.set(kind, { since: now, until: now + this.intervalMs, suppressed: 0 });
+      return;
+    }
+    window.suppressed++;
+    window.last = { fields, message };
+    if (!window.timer) {
+      window.timer = setTimeout(() => this.summarise(kind), Math.max(0, window.until - now));
+      window.timer.unref?.();
+    }
+  }
+
+  /** Writes what is still counted (the session is stopping) and stops the timers. */
+  flush(): void {
+    for (const [kind, window] of this.kinds) if (window.timer) this.summarise(kind);
+  }
+
+  private summarise(kind: string): void {
+    const window = this.kinds.get(kind);
+    if (!window) return;
+    clearTimeout(window.timer);
+    window.timer = undefined;
+    const now = Date.now();
+    if (window.suppressed > 0 && window.last) {
+      const seconds = Math.max(1, Math.round((now - window.since) / 1000));
+      this.logger.warn(
+        { ...window.last.fields, suppressed: window.suppressed },
+        `${window.last.message} (${window.suppressed} more like it in ${seconds} s, not logged one by one)`,
+      );
+    }
+    // The summary opens a new window: a flood goes on costing one line per interval.
+    this.kinds.set(kind, { since: now, until: now + this.intervalMs, suppressed: 0 });
+  }
+}
+
+interface Window {
+  since: number;
+  until: number;
+  suppressed: number;
+  last?: { fields: Record<string, unknown>; message: string };
+  timer?: NodeJS.Timeout;
+}
 
 /**
  * The MCP SDK's Transport over one socket of a link: one instance per socket generation.
@@ -15,6 +87,7 @@ export class LinkTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
   private readonly detach: () => void;
+  private readonly warnings: LogLimiter;
   private closed = false;
   /** Frames that arrive before the SDK has started the transport wait here, in order. */
   private early: Array<[string | Uint8Array, boolean]> | undefined = [];
@@ -22,9 +95,14 @@ export class LinkTransport implements Transport {
   constructor(
     private readonly link: Link,
     readonly generation: number,
-    private readonly logger: Logger,
-    private readonly hooks: { onRequest?: (method: string) => void } = {},
+    logger: Logger,
+    private readonly hooks: {
+      onRequest?: (method: string) => void;
+      /** The session's limiter, so that a new socket does not start the counts afresh. */
+      warnings?: LogLimiter;
+    } = {},
   ) {
+    this.warnings = hooks.warnings ?? new LogLimiter(logger);
     // Subscribed from the start: the endpoint speaks first, maybe before the SDK is attached.
     this.detach = this.link.on('message', (data, meta) => {
       if (meta.generation !== this.generation) return;
@@ -41,7 +119,8 @@ export class LinkTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed || !this.link.send(JSON.stringify(message), this.generation)) {
-      this.logger.warn(
+      this.warnings.warn(
+        'reply-dropped',
         { generation: this.generation, id: (message as { id?: unknown }).id },
         'dropped a message: its socket is gone',
       );
@@ -62,34 +141,81 @@ export class LinkTransport implements Transport {
   }
 
   /**
-   * Every request gets an answer, even one the SDK would drop: a frame that is not JSON gets
+   * An error the MCP SDK reports (its `onerror`): a response to an id never sent, a message it
+   * could not place, a reply it could not send. Logged, rate-limited, quoting at most the start
+   * of what the endpoint sent, redacted.
+   */
+  reportError(error: Error): void {
+    this.warnings.warn(
+      'sdk-error',
+      { generation: this.generation, err: quotable(error) },
+      'the MCP server reported an error',
+    );
+  }
+
+  /**
+   * Every request gets one answer, even one the SDK would drop: a frame that is not JSON gets
    * -32700, a request with an unusable id (1.5, 1e308, 2^64) -32600 to `id: null`, params that
-   * are not an object -32602 to the request's own id. Notifications are never answered; either
-   * way there is a log line and the socket stays up.
+   * are not an object — or a `_meta` or progress token the SDK would refuse — -32602 to the
+   * request's own id. Notifications and responses are never answered, however malformed.
+   * Either way there is a (rate-limited) log line and the socket stays up. Each frame is parsed
+   * once, here; the SDK gets the parsed message.
    */
   private receive(data: string | Uint8Array, binary: boolean): void {
     const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-    const frame: Classified = binary
-      ? { kind: 'invalid', reason: 'binary frame', raw: text, code: ErrorCode.InvalidRequest }
-      : classifyFrame(text);
+    const read = classifyFrame(text);
+    const frame: Classified = binary ? binaryFrame(read, text) : read;
     if (frame.kind === 'invalid') {
-      this.logger.warn(
-        { reason: frame.reason, code: frame.code, frame: text.slice(0, 200) },
-        'malformed frame from endpoint',
-      );
-      if (isNotification(text)) return;
-      this.link.send(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: frame.id ?? null,
-          error: { code: frame.code, message: `${TITLES[frame.code]}: ${frame.reason}` },
-        }),
-        this.generation,
-      );
+      this.refuse(frame, text);
       return;
     }
-    if (frame.kind === 'request') this.hooks.onRequest?.(frame.message.method);
+    if (frame.kind === 'request') {
+      const problem = envelopeProblem(frame.message);
+      if (problem) {
+        this.refuse(
+          {
+            kind: 'invalid',
+            reason: problem,
+            raw: text,
+            code: ErrorCode.InvalidParams,
+            shape: 'request',
+            id: frame.message.id,
+          },
+          text,
+        );
+        return;
+      }
+      this.hooks.onRequest?.(frame.message.method);
+    }
     this.onmessage?.(frame.message as JSONRPCMessage);
+  }
+
+  /** Logs a bad frame and, when it was a request (or nothing recognisable), answers it. */
+  private refuse(frame: Invalid, text: string): void {
+    // Answering a response could start two peers answering each other forever.
+    const answer = frame.shape === 'request' || frame.shape === 'unknown';
+    this.warnings.warn(
+      `malformed-${frame.shape}`,
+      {
+        reason: frame.reason,
+        code: frame.code,
+        shape: frame.shape,
+        answered: answer,
+        frame: quote(text, QUOTED_CHARS),
+      },
+      answer
+        ? 'malformed frame from endpoint: answered with an error'
+        : `malformed ${frame.shape} from endpoint: dropped, not answered`,
+    );
+    if (!answer) return;
+    this.reply(frame.id ?? null, frame.code, `${TITLES[frame.code]}: ${frame.reason}`);
+  }
+
+  private reply(id: JsonRpcId | null, code: number, message: string): void {
+    this.link.send(
+      JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }),
+      this.generation,
+    );
   }
 }
 
@@ -99,18 +225,63 @@ const TITLES: Record<number, string> = {
   [ErrorCode.InvalidParams]: 'Invalid params',
 };
 
-/** A well-formed object with a method and no id: a notification, however bad its params. */
-function isNotification(text: string): boolean {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      !Array.isArray(value) &&
-      'method' in value &&
-      !('id' in value)
-    );
-  } catch {
-    return false;
+/** A binary frame is refused, answered (to `id: null`) only if it would have been as text. */
+function binaryFrame(read: Classified, text: string): Invalid {
+  return {
+    kind: 'invalid',
+    reason: 'binary frame',
+    raw: text,
+    code: ErrorCode.InvalidRequest,
+    shape: read.kind === 'invalid' ? read.shape : read.kind,
+  };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Why the MCP SDK would not take this request, if it would not. The SDK drops a request whose
+ * params are not an object (an array), whose `_meta` is not an object or whose progress token
+ * is neither a string nor an integer, telling only its `onerror` — so the endpoint would wait
+ * for an answer that never comes. Plain checks cover what endpoints send; a reserved
+ * `io.modelcontextprotocol/…` key in `_meta` (rare) is left to the SDK's own schema to judge.
+ */
+function envelopeProblem(request: JsonRpcRequest): string | undefined {
+  const params = request.params;
+  if (params === undefined) return undefined;
+  if (!isObject(params)) return 'params must be an object';
+  if (!('_meta' in params)) return undefined;
+  const meta = params._meta;
+  if (!isObject(meta)) return 'params._meta must be an object';
+  const token = meta.progressToken;
+  if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token))
+    return 'params._meta.progressToken must be a string or an integer';
+  for (const key in meta) {
+    if (key.startsWith('io.modelcontextprotocol/')) {
+      return isJSONRPCRequest(request)
+        ? undefined
+        : `params._meta does not fit an MCP request (${key})`;
+    }
   }
+  return undefined;
+}
+
+/** The start of a text for a log line, redacted before it is cut so no secret is half-shown. */
+function quote(text: string, chars: number): string {
+  const shown = redact(text.length > chars * 4 ? text.slice(0, chars * 4) : text);
+  return shown.length > chars ? `${shown.slice(0, chars)}…` : shown;
+}
+
+/**
+ * An error fit for a log line: its message (which may quote a whole frame, megabytes of it) cut
+ * to its start, redacted, and its stack's frames without the message repeated.
+ */
+function quotable(error: Error): Error {
+  const message = quote(error.message, QUOTED_ERROR_CHARS);
+  if (message === error.message) return error;
+  const out = new Error(message);
+  out.name = error.name;
+  const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  out.stack = [`${error.name}: ${message}`, ...frames].join('\n');
+  return out;
 }

@@ -150,6 +150,93 @@ describe('every request gets an answer', () => {
     expect(firstText(await sim.callTool('echo', {}))).toBe('hi');
   });
 
+  it('answers array params and a bad progress token with -32602 to the request, and keeps serving', async () => {
+    const sim = await simulator();
+    const s = session(sim.url(), { echo: async () => text('hi') });
+    cleanups.push(() => s.session.stop());
+    s.session.start();
+    await sim.waitForReady({ timeoutMs: 5_000 });
+
+    const sent = sim.frames.length;
+    const call = (id: unknown, params: unknown) =>
+      JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params });
+    const echo = (meta: unknown) => ({ name: 'echo', arguments: {}, _meta: meta });
+    const raw = [
+      call(21, [1, 2]),
+      '{"jsonrpc":"2.0","id":"s-22","method":"ping","params":[]}',
+      '{"jsonrpc":"2.0","id":23,"method":"tools/list","params":["cursor"]}',
+      call(24, echo({ progressToken: 1.5 })),
+      call('s-25', echo({ progressToken: { a: 1 } })),
+      call(26, echo({ progressToken: null })),
+      call(27, echo({ progressToken: true })),
+      call(28, echo('meta')),
+      call(29, echo([])),
+    ];
+    for (const frame of raw) sim.sendRaw(frame);
+    const answers = () =>
+      sim.frames
+        .slice(sent)
+        .filter((f) => f.direction === 'in')
+        .map(
+          (f) => JSON.parse(f.data) as { id: unknown; error?: { code: number; message: string } },
+        );
+    await waitUntil(() => answers().length >= raw.length, {
+      timeoutMs: 2_000,
+      what: `${raw.length} answers`,
+    }).catch(() => {});
+    await sleepFor(100);
+    // Exactly one answer each, to its own id, saying what was wrong.
+    expect(answers().map((a) => [a.id, a.error?.code])).toEqual(
+      [21, 's-22', 23, 24, 's-25', 26, 27, 28, 29].map((id) => [id, -32602]),
+    );
+    expect(answers()[0]!.error!.message).toMatch(/params must be an object/);
+    expect(answers()[3]!.error!.message).toMatch(/progressToken/);
+    expect(answers()[7]!.error!.message).toMatch(/_meta/);
+    // The hub stays up: the same socket answers the next call, with a good progress token too.
+    expect(firstText(await sim.callTool('echo', {}))).toBe('hi');
+    expect(
+      await sim.request('tools/call', {
+        name: 'echo',
+        arguments: {},
+        _meta: { progressToken: 'p' },
+      }),
+    ).toMatchObject({ ok: true, result: { content: [{ text: 'hi' }] } });
+    expect(sim.sockets()).toHaveLength(1);
+  });
+
+  it('never answers a response, good or bad, so the two sides cannot ping-pong', async () => {
+    const sim = await simulator();
+    const s = session(sim.url(), { echo: async () => text('hi') });
+    cleanups.push(() => s.session.stop());
+    s.session.start();
+    await sim.waitForReady({ timeoutMs: 5_000 });
+
+    const sent = sim.frames.length;
+    const raw = [
+      '{"jsonrpc":"2.0","id":5,"result":1}',
+      '{"jsonrpc":"2.0","id":5,"result":{}}',
+      '{"jsonrpc":"2.0","id":1.5,"result":{}}',
+      '{"jsonrpc":"2.0","id":{},"error":{"code":-32600,"message":"x"}}',
+      '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}}',
+      '{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}}',
+      '{"jsonrpc":"2.0","id":6,"error":"bad"}',
+      '{"jsonrpc":"2.0","id":7,"result":{},"error":{"code":1,"message":"x"}}',
+      '{"jsonrpc":"1.0","id":8,"result":{}}',
+      '{"jsonrpc":"2.0","id":9}',
+    ];
+    for (const frame of raw) sim.sendRaw(frame);
+    // A request after them: its answer is the only one that comes back.
+    expect(await sim.request('ping', {})).toMatchObject({ ok: true });
+    await sleepFor(100);
+    const answers = sim.frames
+      .slice(sent)
+      .filter((f) => f.direction === 'in')
+      .map((f) => JSON.parse(f.data) as { id: unknown });
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toMatchObject({ result: {} });
+    expect(firstText(await sim.callTool('echo', {}))).toBe('hi');
+  });
+
   it('refuses calls past hub.limits.callsPerEndpoint at once, with a clear error', async () => {
     const sim = await simulator();
     const s = session(
