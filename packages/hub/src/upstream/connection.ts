@@ -7,13 +7,16 @@ import {
 } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { z } from 'zod';
+import { namesExpandedOutside } from '../config/expand.js';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { closedReason } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
 import { tooLargeResponse } from './limits.js';
 import { ChildProcessTransport, describeExit } from './stdio-transport.js';
-import type { CallOptions, ToolResult, UpstreamTool } from './types.js';
+import { walkToolList } from './tool-list.js';
+import type { ToolListing, ToolsPage } from './tool-list.js';
+import type { CallOptions, ToolResult } from './types.js';
 
 export interface ConnectionHooks {
   /** The connection ended without being asked to (child exit, transport closed). */
@@ -30,11 +33,6 @@ export interface ConnectionOptions {
   stopGraceMs: number;
   maxResultBytes: number;
   maxArgumentsBytes: number;
-}
-
-interface ToolsPage {
-  tools: UpstreamTool[];
-  nextCursor?: string;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -59,9 +57,6 @@ const toolResultSchema = z.custom<ToolResult>(
   (value) => isRecord(value) && Array.isArray(value.content),
   { message: 'not a tools/call result' },
 );
-
-/** Pages beyond this are a server whose cursor never converges. */
-const MAX_PAGES = 1000;
 
 /**
  * One session with an upstream: an SDK Client over one transport. The supervisor makes a new
@@ -113,29 +108,23 @@ export class Connection {
     this.established = true;
   }
 
-  /** Every page of tools/list, the whole walk bounded by `timeoutMs`. */
-  async listTools(timeoutMs: number): Promise<UpstreamTool[]> {
+  /**
+   * Every page of tools/list, the whole walk bounded by `timeoutMs`, and within the limits on
+   * what one server may list (walkToolList).
+   */
+  async listTools(timeoutMs: number): Promise<ToolListing> {
     const deadline = Date.now() + timeoutMs;
-    const tools: UpstreamTool[] = [];
-    const seen = new Set<string>();
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    return walkToolList(async (cursor) => {
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         throw new SdkError(SdkErrorCode.RequestTimeout, `tools/list took over ${timeoutMs} ms`);
       }
-      const result = await this.client.request(
+      return this.client.request(
         { method: 'tools/list', ...(cursor !== undefined && { params: { cursor } }) },
         toolsPageSchema,
         { timeout: remaining, signal: this.lifetime.signal },
       );
-      tools.push(...result.tools);
-      cursor = result.nextCursor;
-      if (cursor === undefined) return tools;
-      if (seen.has(cursor)) throw new Error(`tools/list repeated the cursor ${cursor}`);
-      seen.add(cursor);
-    }
-    throw new Error(`tools/list gave more than ${MAX_PAGES} pages`);
+    });
   }
 
   async ping(timeoutMs: number): Promise<void> {
@@ -225,6 +214,7 @@ function createTransport(
       command: config.command,
       args: config.args,
       env: config.env,
+      expandedElsewhere: namesExpandedOutside(config.name),
       cwd: config.cwd,
       stopGraceMs: options.stopGraceMs,
       maxResultBytes,
@@ -251,7 +241,8 @@ function createTransport(
 /**
  * `https://user:password@host/mcp` as fetch can send it: fetch refuses a URL with credentials,
  * so they become HTTP Basic authentication (unless an Authorization header is configured), and
- * the URL that is used — and may appear in an error — no longer holds them.
+ * the URL that is used — and may appear in an error — no longer holds them. A user or password
+ * that is not valid percent-encoding (`pa%ss`) is sent as written.
  */
 export function credentialsAsHeader(
   raw: string,
@@ -259,11 +250,18 @@ export function credentialsAsHeader(
 ): { url: URL; headers: Record<string, string> } {
   const url = new URL(raw);
   if (url.username === '' && url.password === '') return { url, headers };
-  const basic = Buffer.from(
-    `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`,
-  ).toString('base64');
+  const basic = Buffer.from(`${decoded(url.username)}:${decoded(url.password)}`).toString('base64');
   url.username = '';
   url.password = '';
   const configured = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
   return { url, headers: configured ? headers : { ...headers, Authorization: `Basic ${basic}` } };
+}
+
+/** `text` percent-decoded, or as it is when it does not decode (decodeURIComponent throws). */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

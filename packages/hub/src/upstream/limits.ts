@@ -5,6 +5,24 @@ import { UpstreamError } from './types.js';
 export const DEFAULT_MAX_RESULT_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_ARGUMENTS_BYTES = 1024 * 1024;
 
+/*
+ * What the hub keeps of one server's tools/list (tool-list.ts). Past any of these the tools that
+ * fit are kept, the rest are left out, and the server's lastError and a warning say which and
+ * why. Each page is already bounded by the result limit; these bound the walk and what it keeps.
+ */
+/** Pages of tools/list walked; a server whose nextCursor never ends stops here. */
+export const MAX_TOOL_PAGES = 100;
+/** Tools kept per server: far more than any model can choose from. */
+export const MAX_TOOLS_PER_SERVER = 2_000;
+/** The longest tool name kept, in characters; exposed names are cut to 64 anyway. */
+export const MAX_TOOL_NAME_CHARS = 128;
+/** The largest tool kept, in bytes of JSON (name, description and schemas). */
+export const MAX_TOOL_BYTES = 64 * 1024;
+/** All of one server's tools together, in bytes of JSON. */
+export const MAX_TOOL_LIST_BYTES = 8 * 1024 * 1024;
+/** The longest nextCursor followed, in characters; each is sent back and remembered. */
+export const MAX_CURSOR_CHARS = 4_096;
+
 /**
  * Rides in the `data` of the JSON-RPC error the hub makes up for a result it refused to read, so
  * that the call fails through the SDK's own path (timers and progress handlers cleared, the

@@ -2,7 +2,7 @@ import { SseError } from '@modelcontextprotocol/client';
 import type { Logger } from '../log/logger.js';
 import type { Connection } from './connection.js';
 import { isSessionGone, messageOf } from './errors.js';
-import type { UpstreamTool } from './types.js';
+import type { ToolListing } from './tool-list.js';
 
 /** What the keeper needs from the supervisor that owns the live connection. */
 export interface SessionHost {
@@ -10,7 +10,7 @@ export interface SessionHost {
   isCurrent(conn: Connection): boolean;
   connect(): Connection;
   /** Puts `next` in the place of `old`, with the tools it listed. */
-  replace(old: Connection, next: Connection, tools: UpstreamTool[]): void;
+  replace(old: Connection, next: Connection, tools: ToolListing): void;
   lost(conn: Connection, reason: string): void;
 }
 

@@ -21,6 +21,8 @@ export interface ChildTransportOptions {
   args: string[];
   /** The server's own variables, on top of the hub's minus its secrets (childEnvironment). */
   env: Record<string, string>;
+  /** Variables the configuration expanded outside this server's entry: not inherited either. */
+  expandedElsewhere?: readonly string[];
   cwd?: string;
   /** How long SIGTERM has before SIGKILL. */
   stopGraceMs: number;
@@ -88,10 +90,10 @@ export class ChildProcessTransport implements Transport {
 
   async start(): Promise<void> {
     if (this.child !== undefined) throw new Error('ChildProcessTransport already started');
-    const { command, args, env, cwd } = this.options;
+    const { command, args, env, cwd, expandedElsewhere } = this.options;
     const child = spawn(command, args, {
       cwd,
-      env: childEnvironment(process.env, env),
+      env: childEnvironment(process.env, env, expandedElsewhere),
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
       windowsHide: true,

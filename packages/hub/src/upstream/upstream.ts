@@ -11,6 +11,7 @@ import { DEFAULT_MAX_ARGUMENTS_BYTES, DEFAULT_MAX_RESULT_BYTES } from './limits.
 import { SessionKeeper } from './session-keeper.js';
 import { Tail } from './lines.js';
 import { ToolList } from './tool-list.js';
+import type { ToolListing } from './tool-list.js';
 import { UpstreamError } from './types.js';
 import type {
   CallOptions,
@@ -109,6 +110,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   /** Failures since the last stable period. */
   private failures = 0;
   private lastError?: string;
+  /** What the latest listing left out (and lastError said), if anything. */
+  private toolsNote?: string;
   private readonly toolList = new ToolList();
   private readonly stderr = new Tail<string>(STDERR_TAIL);
   private readonly connections = new Set<Connection>();
@@ -160,7 +163,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       const host = {
         isCurrent: (conn: Connection) => this.readyWith(conn) !== undefined,
         connect: () => this.connect(),
-        replace: (old: Connection, next: Connection, tools: UpstreamTool[]) => {
+        replace: (old: Connection, next: Connection, tools: ToolListing) => {
           const phase = this.readyWith(old);
           if (phase !== undefined) phase.conn = next;
           this.setTools(tools);
@@ -299,14 +302,14 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     return conn;
   }
 
-  private becomeReady(conn: Connection, tools: UpstreamTool[]): void {
+  private becomeReady(conn: Connection, tools: ToolListing): void {
     const stableTimer = setTimeout(() => {
       this.failures = 0;
     }, this.policy.stableMs).unref();
     this.setTools(tools);
     this.enter({ state: 'ready', conn, stableTimer });
     this.keeper?.watch(conn);
-    this.log.info({ tools: tools.length, pid: conn.pid }, 'ready');
+    this.log.info({ tools: tools.tools.length, pid: conn.pid }, 'ready');
   }
 
   /** The live connection ended by itself: reject its calls (close) and restart later. */
@@ -382,8 +385,30 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     }
   }
 
-  private setTools(tools: UpstreamTool[]): void {
-    if (this.toolList.update(tools)) this.safeEmit('tools', this.toolList.tools);
+  private setTools(listing: ToolListing): void {
+    this.noteDropped(listing);
+    if (this.toolList.update(listing.tools)) this.safeEmit('tools', this.toolList.tools);
+  }
+
+  /**
+   * Tools left out of a listing (limits.ts) are said in lastError, which stays while they are,
+   * and in a warning when that changes; a later listing that keeps everything clears it.
+   */
+  private noteDropped(listing: ToolListing): void {
+    const previous = this.toolsNote;
+    const note =
+      listing.dropped.length === 0
+        ? undefined
+        : redact(`not every tool was kept: ${listing.dropped.join('; ')}`);
+    this.toolsNote = note;
+    if (note !== undefined && note !== previous) {
+      this.log.warn({ tools: listing.tools.length }, note);
+    }
+    const lastError = note ?? (this.lastError === previous ? undefined : this.lastError);
+    if (lastError === this.lastError) return;
+    this.lastError = lastError;
+    // Entering ready reports the state anyway; a refresh while ready has to.
+    if (this.phase.state === 'ready') this.emitState();
   }
 
   /** Stored, shown and logged, so redacted first: servers print their config when they fail. */

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeStdioServerParams, waitUntil } from '@tether/testkit';
+import { parseConfig } from '../../src/config/index.js';
+import type { ServerConfig } from '../../src/config/types.js';
 import { redact } from '../../src/log/redact.js';
 import { childEnvironment } from '../../src/upstream/index.js';
 import { Fleet, httpConfig, rejection, stdioConfig } from '../upstream/helpers.js';
@@ -41,6 +43,13 @@ const HUB_SECRETS = {
  * stderr, which the hub redacts), then becomes the fake MCP server with that same environment.
  */
 async function childEnvOf(own: Record<string, string> = {}): Promise<Record<string, string>> {
+  const { config, dump } = envDumper();
+  await fleet.started(stdioConfig({ ...config, env: own }));
+  return JSON.parse(readFileSync(dump, 'utf8')) as Record<string, string>;
+}
+
+/** The command and args of that environment-dumping server, and the file it writes. */
+function envDumper(): { config: { command: string; args: string[] }; dump: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tether-env-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const dump = join(dir, 'env.json');
@@ -48,13 +57,30 @@ async function childEnvOf(own: Record<string, string> = {}): Promise<Record<stri
   const write = `require('node:fs').writeFileSync(process.argv[1], JSON.stringify(process.env))`;
   const script =
     'node=$1; code=$2; file=$3; shift 3; "$node" -e "$code" "$file" && exec "$node" "$@"';
-  await fleet.started(
-    stdioConfig({
-      command: 'sh',
-      args: ['-c', script, 'sh', command, write, dump, ...args],
-      env: own,
-    }),
-  );
+  return {
+    config: { command: 'sh', args: ['-c', script, 'sh', command, write, dump, ...args] },
+    dump,
+  };
+}
+
+/**
+ * The environment the dumper gets when it is the server `dumper` of a configuration file whose
+ * other entries are `document` (expanded against the hub's environment, as `tether start` does).
+ */
+async function childEnvInConfig(
+  document: Record<string, unknown>,
+  dumper: Record<string, unknown> = {},
+): Promise<Record<string, string>> {
+  const { config, dump } = envDumper();
+  const servers = (document.mcpServers ?? {}) as Record<string, unknown>;
+  const text = JSON.stringify({
+    ...document,
+    mcpServers: { ...servers, dumper: { ...config, ...dumper } },
+  });
+  const parsed = parseConfig(text, { env: process.env });
+  const server = parsed.servers.find((s): s is ServerConfig => s.name === 'dumper');
+  if (server === undefined) throw new Error('the dumper is not in the parsed config');
+  await fleet.started(server);
   return JSON.parse(readFileSync(dump, 'utf8')) as Record<string, string>;
 }
 
@@ -79,6 +105,97 @@ describe("a stdio server's environment", () => {
     expect(env).not.toHaveProperty('TETHER_ADMIN_TOKEN');
     expect(env).not.toHaveProperty('REDIS_URL');
     expect(env.PATH).toBe(process.env.PATH);
+  });
+
+  it("lacks the Xiaozhi endpoint URL (MCP_ENDPOINT) and PostgreSQL's PG* connection settings", async () => {
+    const pg = {
+      PGPASSWORD: 'pg-password-of-the-hub',
+      PGHOST: 'db.internal',
+      PGUSER: 'tether',
+      PGDATABASE: 'tether',
+      PGPASSFILE: '/home/hub/.pgpass',
+      PGSERVICE: 'tether-prod',
+    };
+    hubEnv({ MCP_ENDPOINT: 'wss://api.xiaozhi.me/mcp/?token=xz-token-of-the-hub', ...pg });
+    const env = await childEnvOf();
+    expect(env).not.toHaveProperty('MCP_ENDPOINT');
+    for (const name of Object.keys(pg)) expect(env).not.toHaveProperty(name);
+    expect(JSON.stringify(env)).not.toContain('xz-token-of-the-hub');
+    expect(env.PATH).toBe(process.env.PATH);
+  });
+
+  it('lacks a token the configuration gives another server or an endpoint, but keeps what its own entry uses', async () => {
+    hubEnv({
+      GITHUB_TOKEN: 'ghp_token-for-the-github-server',
+      XZ_TOKEN: 'xz-token-for-the-endpoint',
+      HOOK_SECRET: 'secret-for-the-webhook',
+      DUMPER_KEY: 'key-the-dumper-itself-is-given',
+      HUB_TEST_ORDINARY: 'ordinary',
+    });
+    const env = await childEnvInConfig(
+      {
+        mcpServers: {
+          github: {
+            command: 'github-mcp',
+            env: { GITHUB_PERSONAL_ACCESS_TOKEN: '${GITHUB_TOKEN}' },
+          },
+        },
+        endpoints: [{ name: 'xz', url: 'wss://api.xiaozhi.me/mcp/?token=${XZ_TOKEN}' }],
+        notifications: [
+          {
+            name: 'hook',
+            kind: 'dingtalk',
+            url: 'https://oapi.dingtalk.com/x',
+            secret: '${HOOK_SECRET}',
+          },
+        ],
+      },
+      { env: { API_KEY: '${DUMPER_KEY}' } },
+    );
+    expect(env).not.toHaveProperty('GITHUB_TOKEN');
+    expect(env).not.toHaveProperty('XZ_TOKEN');
+    expect(env).not.toHaveProperty('HOOK_SECRET');
+    // Its own entry names DUMPER_KEY, so that one it keeps, as well as the value it was given.
+    expect(env.API_KEY).toBe('key-the-dumper-itself-is-given');
+    expect(env.DUMPER_KEY).toBe('key-the-dumper-itself-is-given');
+    expect(env.HUB_TEST_ORDINARY).toBe('ordinary');
+    // A server the file does not hold (one added through the API) has none of them.
+    const added = await childEnvOf();
+    for (const name of ['GITHUB_TOKEN', 'XZ_TOKEN', 'HOOK_SECRET', 'DUMPER_KEY'])
+      expect(added).not.toHaveProperty(name);
+    expect(added.HUB_TEST_ORDINARY).toBe('ordinary');
+  });
+
+  it("keeps PATH and HOME even when another server's settings use them", async () => {
+    const env = await childEnvInConfig({
+      mcpServers: {
+        other: { command: 'other-mcp', cwd: '${HOME}', env: { PATH: '/opt/other/bin:${PATH}' } },
+      },
+    });
+    expect(env.PATH).toBe(process.env.PATH);
+    expect(env.HOME).toBe(process.env.HOME);
+  });
+
+  it('is filtered by one rule: what the configuration expanded elsewhere is out too, the own env on top', () => {
+    const parent = {
+      PATH: '/usr/bin',
+      HOME: '/home/hub',
+      MCP_ENDPOINT: 'wss://x/?token=t',
+      PGPASSWORD: 'p',
+      pghost: 'h',
+      GITHUB_TOKEN: 'g',
+      Other_Key: 'o',
+      LANG: 'C.UTF-8',
+      KEPT: 'k',
+    };
+    const withheld = ['GITHUB_TOKEN', 'OTHER_KEY', 'PATH', 'LANG'];
+    expect(childEnvironment(parent, { PGUSER: 'own' }, withheld)).toEqual({
+      PATH: '/usr/bin',
+      HOME: '/home/hub',
+      LANG: 'C.UTF-8',
+      KEPT: 'k',
+      PGUSER: 'own',
+    });
   });
 
   it('is filtered by one rule: hub secrets out whatever their case, the own env on top', () => {
@@ -163,6 +280,30 @@ describe('secrets in upstream errors', () => {
     await upstream.start();
     expect(seen[0]).toBe(`Basic ${Buffer.from('al@ice:s3cret/pw').toString('base64')}`);
     expect(JSON.stringify(upstream.status)).not.toContain('s3cret');
+  });
+
+  it('an HTTP upstream whose URL credentials are not valid percent-encoding still starts, and hides them', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const logs = capturedLogs();
+    const upstream = fleet.make(
+      httpConfig(`http://us%er:pa%ss-w0rd@127.0.0.1:${port}/mcp`, 'http'),
+      {
+        logger: logs.logger,
+      },
+    );
+    await upstream.start();
+    // Taken as written, since they do not decode.
+    expect(seen[0]).toBe(`Basic ${Buffer.from('us%er:pa%ss-w0rd').toString('base64')}`);
+    expect(upstream.status.lastError).toMatch(/POSTing to endpoint/);
+    expect(JSON.stringify(upstream.status)).not.toContain('pa%ss-w0rd');
+    expect(logs.text()).not.toContain('pa%ss-w0rd');
   });
 
   it('a server that quotes our token back in its error page does not get it into the status', async () => {
