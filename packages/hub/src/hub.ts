@@ -7,6 +7,8 @@ import type { EndpointConfig, ServerConfig, TetherConfig } from './config/types.
 import { EndpointSession } from './endpoint/session.js';
 import type { EndpointStatus } from './endpoint/session.js';
 import type { Logger } from './log/logger.js';
+import { Balancer } from './coord/balance.js';
+import type { ClusterEvent, ClusterPort } from './coord/cluster.js';
 import { LocalOwnership } from './coord/ownership.js';
 import type { Lease, Ownership } from './coord/ownership.js';
 import { HealthTracker } from './monitor/health.js';
@@ -28,6 +30,8 @@ export interface HubOptions {
   /** The durable mirror and history; without one the hub keeps state in memory only. */
   store?: Store;
   ownership?: Ownership;
+  /** The other instances (membership, live status, events, commands); absent on one node. */
+  cluster?: ClusterPort;
   /** Notifier overrides (tests: a fake clock, shorter limits). */
   notify?: Partial<ConstructorParameters<typeof Notifier>[0]>;
   /** Link settings for every endpoint (tests shorten intervals). */
@@ -41,7 +45,8 @@ export interface HubOptions {
  * The hub on one node: upstream servers, the aggregated catalog, and one session per endpoint.
  * Composition happens here and nowhere else; each part only knows the ports it is given.
  */
-export type HubErrorCode = 'NOT_FOUND' | 'READ_ONLY' | 'CONFLICT' | 'NO_STORE';
+export type HubErrorCode =
+  'NOT_FOUND' | 'READ_ONLY' | 'CONFLICT' | 'NO_STORE' | 'OWNER_UNREACHABLE';
 
 /** A person's request the hub cannot honour, with a code the API maps to a status. */
 export class HubError extends Error {
@@ -61,7 +66,8 @@ export interface HubEvents {
   'endpoint-removed': [name: string];
   server: [name: string];
   tools: [];
-  call: [entry: ToolCallEntry];
+  /** A call served here, or (remote) one another instance served, for the event streams. */
+  call: [entry: ToolCallEntry, remote?: boolean];
 }
 
 export class Hub extends EventEmitter<HubEvents> {
@@ -88,6 +94,14 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly claiming = new Set<string>();
   /** Shared ownership: the owners' status rows of the endpoints held elsewhere. */
   private remote = new Map<string, EndpointStatusRow>();
+  private readonly cluster: ClusterPort | undefined;
+  private readonly balancer = new Balancer();
+  private claimRounds = 0;
+  private claimRunning = false;
+  /** Endpoints nobody held at the last claim round. */
+  private seenFree = new Set<string>();
+  /** Endpoints this instance gave up for balance, and when: not taken back at once. */
+  private readonly handedOver = new Map<string, number>();
 
   constructor(
     config: TetherConfig,
@@ -99,13 +113,21 @@ export class Hub extends EventEmitter<HubEvents> {
     this.instance = options.instance ?? 'local';
     this.ownership = options.ownership ?? new LocalOwnership(this.instance);
     this.shared = !(this.ownership instanceof LocalOwnership);
+    this.cluster = options.cluster;
+    this.cluster?.onEvent((event) => this.onClusterEvent(event));
+    this.cluster?.onCommand((command) => this.onClusterCommand(command));
+    this.cluster?.onResync(() => void this.resync());
     // A lost lease or a fenced-out write means another instance owns the endpoint now: the
     // socket goes at once, so there is never a second one.
     this.ownership.onLost((name) => this.surrender(name, 'lease lost'));
     this.mirror =
       options.store &&
-      new StatusMirror(options.store, this.instance, options.logger, (name) =>
-        this.surrender(name, 'fenced out'),
+      new StatusMirror(
+        options.store,
+        this.instance,
+        options.logger,
+        (name) => this.surrender(name, 'fenced out'),
+        this.cluster && ((row) => this.cluster!.writeStatus(row)),
       );
     this.notifier = new Notifier({
       channels: () => this.config.notifications,
@@ -149,18 +171,23 @@ export class Hub extends EventEmitter<HubEvents> {
     this.rebuild();
     for (const endpoint of this.config.endpoints) this.startSession(endpoint);
     this.scheduleMonitor();
-    if (this.shared) this.scheduleClaims();
+    if (this.shared) {
+      this.scheduleClaims();
+      this.claimSoon();
+    }
   }
 
   async stop(): Promise<void> {
     this.started = false;
     clearTimeout(this.monitorTimer);
     clearTimeout(this.claimTimer);
+    if (this.claimSoonTimer) clearImmediate(this.claimSoonTimer);
     await Promise.all([...this.sessions.values()].map((s) => s.stop(1001, 'tether shutting down')));
     this.sessions.clear();
     // Sockets are closed: the leases go now, so other instances take the endpoints at once.
     this.leases.clear();
     await this.ownership.close();
+    await this.cluster?.close();
     await Promise.all([...this.upstreams.values()].map((u) => u.stop()));
     this.upstreams.clear();
     await this.mirror?.flush();
@@ -360,6 +387,7 @@ export class Hub extends EventEmitter<HubEvents> {
   async setEnabled(name: string, enabled: boolean): Promise<void> {
     this.known(name);
     await this.putOverlay(name, (o) => ({ ...o, disabled: !enabled }));
+    this.changed();
   }
 
   /** A person switches one tool on or off for one endpoint. */
@@ -371,6 +399,7 @@ export class Hub extends EventEmitter<HubEvents> {
         ? o.disabledTools.filter((t) => t !== tool)
         : [...new Set([...o.disabledTools, tool])],
     }));
+    this.changed();
   }
 
   /** Every tool the endpoint could get (its servers and globs), and whether it is switched on. */
@@ -417,6 +446,7 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     await store.endpoints.put({ id: row.name, source: 'api', overrides: {}, ...row });
     await this.reconcile();
+    this.changed();
   }
 
   async deleteEndpoint(name: string): Promise<void> {
@@ -428,6 +458,8 @@ export class Hub extends EventEmitter<HubEvents> {
     await store.overlays.remove(name);
     this.overlays.delete(name);
     await this.reconcile();
+    this.changed();
+    await this.cluster?.forget(name).catch(() => {});
   }
 
   async saveServer(config: ServerConfig, creating: boolean): Promise<void> {
@@ -451,6 +483,7 @@ export class Hub extends EventEmitter<HubEvents> {
       config: rest as Record<string, unknown>,
     });
     await this.reconcile();
+    this.changed();
   }
 
   async deleteServer(name: string): Promise<void> {
@@ -461,6 +494,7 @@ export class Hub extends EventEmitter<HubEvents> {
       throw new HubError('READ_ONLY', `${name} comes from the configuration file; remove it there`);
     await store.servers.remove(name);
     await this.reconcile();
+    this.changed();
   }
 
   private healthOf(name: string): HealthTracker {
@@ -507,8 +541,26 @@ export class Hub extends EventEmitter<HubEvents> {
     this.overlays.set(name, stored);
   }
 
-  /** Asks an endpoint to reconnect at once (a person's "retry now"). */
-  retry(endpoint: string): boolean {
+  /**
+   * Asks an endpoint to reconnect at once (a person's "retry now"), on whichever instance holds
+   * it. False when there is no such endpoint.
+   */
+  async retry(endpoint: string): Promise<boolean> {
+    if (!this.sessions.has(endpoint)) return false;
+    if (!this.cluster || this.leases.has(endpoint)) return this.retryHere(endpoint);
+    const [holder = ''] = await this.cluster.holders([endpoint]);
+    // Nobody holds it: the next claim round connects it anyway.
+    if (holder === '') return true;
+    const answer = await this.cluster.send(holder, { type: 'retry', endpoint });
+    if (answer === undefined)
+      throw new HubError(
+        'OWNER_UNREACHABLE',
+        `${holder}, which serves ${endpoint}, did not answer within a second`,
+      );
+    return true;
+  }
+
+  private retryHere(endpoint: string): boolean {
     const session = this.sessions.get(endpoint);
     session?.link.retryNow();
     return session !== undefined;
@@ -579,12 +631,15 @@ export class Hub extends EventEmitter<HubEvents> {
         call: (entry) => {
           this.mirror?.toolCall(entry);
           this.emit('call', entry);
+          this.cluster?.publish({ type: 'call', from: this.instance, call: entry });
         },
       },
       ...(this.options.version ? { version: this.options.version } : {}),
     });
     this.sessions.set(config.name, session);
-    this.claim(config.name);
+    // With a cluster, the claim rounds take endpoints by share; otherwise every one is tried.
+    if (this.cluster) this.claimSoon();
+    else this.claim(config.name);
   }
 
   /** Ownership first: on one node it is immediate; on several, only the lease holder connects. */
@@ -625,18 +680,147 @@ export class Hub extends EventEmitter<HubEvents> {
     });
   }
 
-  /** Shared ownership: claims what nobody here holds, and reads the others' status rows. */
+  /** Shared ownership: a claim round every claim interval (and soon after a change). */
   private scheduleClaims(): void {
+    clearTimeout(this.claimTimer);
     this.claimTimer = setTimeout(() => {
       if (!this.started) return;
-      for (const name of this.sessions.keys()) this.claim(name);
-      void this.options.store?.status
-        .list()
-        .then((rows) => (this.remote = new Map(rows.map((r) => [r.endpointId, r]))))
-        .catch(() => {});
-      this.scheduleClaims();
+      void this.claimRound().finally(() => this.scheduleClaims());
     }, this.options.claimIntervalMs ?? 1_000);
     this.claimTimer.unref();
+  }
+
+  private claimSoonTimer: NodeJS.Immediate | undefined;
+
+  private claimSoon(): void {
+    if (this.claimSoonTimer || !this.started) return;
+    this.claimSoonTimer = setImmediate(() => {
+      this.claimSoonTimer = undefined;
+      void this.claimRound();
+    });
+  }
+
+  /**
+   * One round: take what is missing from this instance's share among the endpoints nobody
+   * holds, or give up some when over it (coord/balance.ts); every few rounds, reread the
+   * owners' live status of the endpoints held elsewhere, in case an event was missed.
+   */
+  private async claimRound(): Promise<void> {
+    if (this.claimRunning || !this.started) return;
+    this.claimRunning = true;
+    try {
+      const names = [...this.sessions.keys()];
+      const instances = this.cluster?.members().length ?? 1;
+      const { claim, shed } = this.balancer.next(names.length, instances, this.leases.size);
+      if (shed > 0) this.shed(shed);
+      const free = names.filter((n) => !this.leases.has(n) && !this.claiming.has(n));
+      let candidates = free;
+      if (this.cluster && free.length > 0) {
+        const holders = await this.cluster.holders(free);
+        candidates = free.filter((_, i) => holders[i] === '');
+      }
+      // Free for a whole round already: whoever is meant to take it has not (an instance that
+      // died has not left the count yet, or the count is stale). Anyone takes it now, over its
+      // share if need be — balancing evens it out later. Not what we just gave away ourselves.
+      const now = Date.now();
+      const overdue = candidates.filter(
+        (n) => this.seenFree.has(n) && now - (this.handedOver.get(n) ?? 0) > 5_000,
+      );
+      this.seenFree = new Set(candidates);
+      for (const [name, at] of this.handedOver) if (now - at > 5_000) this.handedOver.delete(name);
+      const rest = candidates.filter((n) => !overdue.includes(n));
+      // Instances claiming at once start at different places, so they collide less.
+      for (const name of [
+        ...overdue,
+        ...shuffled(rest).slice(0, Math.max(0, claim - overdue.length)),
+      ])
+        this.claim(name);
+      if (this.cluster && this.claimRounds++ % 5 === 0) {
+        const elsewhere = names.filter((n) => !this.leases.has(n));
+        const rows = await this.cluster.readStatus(elsewhere);
+        this.remote = new Map(rows.map((r) => [r.endpointId, r]));
+      }
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'claim round failed');
+    } finally {
+      this.claimRunning = false;
+    }
+  }
+
+  /** Gives up `count` endpoints (idle ones first) so that instances below their share take them. */
+  private shed(count: number): void {
+    const held = [...this.leases.keys()]
+      .map((name) => ({ name, busy: this.sessions.get(name)?.status.callsInFlight ?? 0 }))
+      .sort((a, b) => a.busy - b.busy)
+      .slice(0, count);
+    for (const { name } of held) {
+      this.handedOver.set(name, Date.now());
+      this.handOver(name, 'handed to another instance (balancing)');
+    }
+  }
+
+  /** Closes our socket, then releases the lease: nobody can take it while the socket is open. */
+  private handOver(name: string, why: string): void {
+    const session = this.sessions.get(name);
+    const lease = this.leases.get(name);
+    if (!session || !lease) return;
+    this.leases.delete(name);
+    this.sessions.delete(name);
+    this.options.logger.info({ endpoint: name }, `endpoint ${name}: ${why}`);
+    void session
+      .stop(1001, why)
+      .then(() => this.ownership.release(lease))
+      .catch(() => {})
+      .finally(() => {
+        const wanted = this.config.endpoints.find((e) => e.name === name);
+        if (this.started && wanted && !this.sessions.has(name)) this.startSession(wanted);
+      });
+  }
+
+  private onClusterEvent(event: ClusterEvent): void {
+    switch (event.type) {
+      case 'status': {
+        const name = event.row.endpointId;
+        if (this.leases.has(name) || !this.sessions.has(name)) return;
+        this.remote.set(name, event.row);
+        this.emit('endpoint', name);
+        return;
+      }
+      case 'call':
+        this.emit('call', event.call, true);
+        return;
+      case 'changed':
+        void this.resync();
+        return;
+      case 'left':
+        // Its endpoints are free now: the shares are recounted and taken at once.
+        this.claimSoon();
+        return;
+    }
+  }
+
+  private async onClusterCommand(command: { type: 'retry'; endpoint: string }): Promise<boolean> {
+    if (!this.leases.has(command.endpoint)) return false;
+    return this.retryHere(command.endpoint);
+  }
+
+  /** Rereads what another instance may have changed in the store: overlays and definitions. */
+  private async resync(): Promise<void> {
+    const store = this.options.store;
+    if (!store || !this.started) return;
+    try {
+      const overlays = await store.overlays.list();
+      this.overlays.clear();
+      for (const overlay of overlays) this.overlays.set(overlay.endpointId, overlay);
+      await this.reconcile();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not reread the shared configuration');
+    }
+  }
+
+  /** Tells the other instances that definitions or overlays changed in the store. */
+  private changed(): void {
+    this.cluster?.publish({ type: 'changed', from: this.instance });
   }
 
   /** Config-file entries are provisioned into the store: updated from the file, read-only through the API. */
@@ -744,4 +928,13 @@ function linkOptionsFrom(monitor: MonitorSettings): Partial<LinkOptions> {
 function sameButTools(a: EndpointConfig, b: EndpointConfig): boolean {
   const strip = ({ tools: _t, servers: _s, ...rest }: EndpointConfig) => JSON.stringify(rest);
   return strip(a) === strip(b);
+}
+
+function shuffled<T>(list: readonly T[]): T[] {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }

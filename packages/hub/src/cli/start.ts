@@ -98,7 +98,26 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
     }),
   );
   await store.migrate();
-  const hub = new Hub(config, { logger, store, instance });
+  // Several instances: Redis leases decide who serves which endpoint (docs/architecture.md,
+  // "Cluster"). Loaded only then, so a single node never pays for the Redis client.
+  const coordination =
+    env.REDIS_URL && env.DATABASE_URL
+      ? await (
+          await import('../coord/connect.js')
+        ).connectCluster({
+          url: env.REDIS_URL,
+          instance,
+          prefix: config.hub.cluster.keyPrefix,
+          ttlMs: config.hub.cluster.leaseTtlMs,
+          logger,
+        })
+      : undefined;
+  const hub = new Hub(config, {
+    logger,
+    store,
+    instance,
+    ...(coordination && { ownership: coordination.ownership, cluster: coordination.cluster }),
+  });
   await hub.start();
   const auth = new Auth({
     token: adminToken(
@@ -148,6 +167,7 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
     async stop() {
       stopWatching();
       await hub.stop();
+      await coordination?.close();
       await api.close();
       await store.close();
       await demo?.stop();

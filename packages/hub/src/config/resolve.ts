@@ -26,7 +26,7 @@ export const DEFAULT_HUB: Readonly<HubSettings> = Object.freeze({
   allowedHosts: Object.freeze([]) as unknown as string[],
   trustProxy: false,
   limits: DEFAULT_LIMITS as HubLimits,
-  cluster: Object.freeze({ leaseTtlMs: 10_000 }) as ClusterSettings,
+  cluster: Object.freeze({ leaseTtlMs: 10_000, keyPrefix: 'tether:' }) as ClusterSettings,
   callTimeoutMs: 300_000,
   resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 2_000,
@@ -146,9 +146,13 @@ function readHub(doc: Fields, hub: HubSettings): void {
   if (limits) readLimits(limits, hub.limits);
   const cluster = f.child('cluster');
   if (cluster) {
-    cluster.allowOnly(['leaseTtlMs']);
+    cluster.allowOnly(['leaseTtlMs', 'keyPrefix']);
     // Renewals run at a third of the TTL; below a second they would crowd Redis for nothing.
     hub.cluster.leaseTtlMs = cluster.integer('leaseTtlMs', 1_000) ?? hub.cluster.leaseTtlMs;
+    const keyPrefix = cluster.string('keyPrefix');
+    if (keyPrefix !== undefined && (keyPrefix === '' || /[\s{}]/.test(keyPrefix)))
+      cluster.issue('keyPrefix', 'must be a non-empty prefix without spaces or braces');
+    else if (keyPrefix !== undefined) hub.cluster.keyPrefix = keyPrefix;
   }
   hub.callTimeoutMs = f.integer('callTimeoutMs', 0) ?? hub.callTimeoutMs;
   hub.resultBudgetBytes = f.integer('resultBudgetBytes', 0) ?? hub.resultBudgetBytes;

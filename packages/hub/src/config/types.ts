@@ -108,6 +108,8 @@ export interface HubLimits {
 export interface ClusterSettings {
   /** How long an endpoint's lease lives without a renewal; renewed at a third of it. Default 10 s. */
   leaseTtlMs: number;
+  /** Prefix of every Redis key and channel, so tests and tenants sharing a Redis never collide. Default `tether:`. */
+  keyPrefix: string;
 }
 
 export interface HubSettings {

@@ -37,6 +37,54 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
 `;
 
+/**
+ * KEYS[1] instances (sorted set: name → when its heartbeat runs out, Redis time in ms)
+ * ARGV[1] this instance, ARGV[2] how long this heartbeat counts (ms)
+ * → the live instances, this one included
+ * Redis's own clock scores every heartbeat, so instances on machines whose clocks disagree
+ * still agree on who is alive.
+ */
+export const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+`;
+
+/**
+ * KEYS[1] the endpoint's status hash
+ * ARGV[1] the writer's fence, ARGV[2] the status row (JSON), ARGV[3] the events channel,
+ * ARGV[4] the event to publish (JSON)
+ * → 1 when written and published, 0 when a higher fence wrote it before: the writer is fenced
+ * out (another instance owns the endpoint now) and nothing is written or said.
+ */
+export const WRITE_STATUS = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
+if tonumber(ARGV[1]) < current then return 0 end
+redis.call('HSET', KEYS[1], 'fence', ARGV[1], 'row', ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`;
+
+export interface ClusterCommands {
+  tetherHeartbeat(instances: string, instance: string, ttlMs: number): Promise<string[]>;
+  tetherWriteStatus(
+    status: string,
+    fence: number,
+    row: string,
+    channel: string,
+    event: string,
+  ): Promise<number>;
+}
+
+/** Defines the membership and status scripts on a client (see defineLeaseScripts). */
+export function defineClusterScripts(redis: Redis): Redis & ClusterCommands {
+  redis.defineCommand('tetherHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
+  redis.defineCommand('tetherWriteStatus', { numberOfKeys: 1, lua: WRITE_STATUS });
+  return redis as Redis & ClusterCommands;
+}
+
 export interface LeaseCommands {
   tetherLeaseAcquire(
     lease: string,

@@ -170,8 +170,8 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
     await hub.deleteEndpoint(c.req.param('id'));
     return c.json({ ok: true });
   });
-  app.post('/api/endpoints/:id/retry', (c) =>
-    hub.retry(c.req.param('id'))
+  app.post('/api/endpoints/:id/retry', async (c) =>
+    (await hub.retry(c.req.param('id')))
       ? c.json({ ok: true })
       : failure(c, 404, 'NOT_FOUND', `no endpoint ${c.req.param('id')}`),
   );

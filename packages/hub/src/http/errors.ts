@@ -25,6 +25,7 @@ const HUB_STATUS: Record<HubError['code'], ContentfulStatusCode> = {
   READ_ONLY: 409,
   CONFLICT: 409,
   NO_STORE: 503,
+  OWNER_UNREACHABLE: 503,
 };
 const UPSTREAM_STATUS: Record<string, ContentfulStatusCode> = {
   UPSTREAM_UNKNOWN_TOOL: 404,

@@ -70,8 +70,9 @@ export function createMetrics(hub: Hub): Registry {
       detection.observe({ cause: t.cause.type }, silent);
     }
   });
-  hub.on('call', (entry: ToolCallEntry) =>
-    calls.observe({ outcome: entry.outcome }, entry.durationMs / 1000),
-  );
+  // Each instance counts the calls it served; the cluster's total is the sum of its scrapes.
+  hub.on('call', (entry: ToolCallEntry, remote?: boolean) => {
+    if (!remote) calls.observe({ outcome: entry.outcome }, entry.durationMs / 1000);
+  });
   return registry;
 }

@@ -2,7 +2,7 @@ import type { Transition } from '@tether/link';
 import type { Logger } from '../log/logger.js';
 import type { Lease } from '../coord/ownership.js';
 import type { EndpointStatus } from '../endpoint/session.js';
-import type { Store, ToolCallEntry } from '../store/types.js';
+import type { EndpointStatusRow, Store, ToolCallEntry } from '../store/types.js';
 
 /** How a loss was noticed, in words for the timeline. */
 export function detectedBy(t: Transition): string | null {
@@ -36,32 +36,40 @@ export class StatusMirror {
     private readonly logger: Logger,
     /** Told when a write was fenced out: another instance owns the endpoint now. */
     private readonly onFencedOut: (endpointId: string) => void = () => {},
+    /**
+     * A cluster's live status (a Redis hash the other instances read), written before the
+     * store and on its own chain so a slow or absent database does not hold it back; false
+     * when fenced out.
+     */
+    private readonly live?: (row: EndpointStatusRow) => Promise<boolean>,
   ) {}
 
   transition(lease: Lease, t: Transition, status: EndpointStatus, health: number | null): void {
     const endpointId = lease.endpointId;
-    this.enqueue(endpointId, async () => {
-      const written = await this.store.status.write({
-        endpointId,
-        state: status.state,
-        since: status.since,
-        lastCloseCode: status.lastClose?.code ?? null,
-        lastCloseReason: status.lastClose?.reason ?? null,
-        lastCloseAt: status.lastClose?.at ?? null,
-        lastError: status.lastError,
-        attempts: status.attempts,
-        nextRetryAt: status.nextRetryAt,
-        health,
-        owner: this.instance,
-        fence: lease.fence,
-        updatedAt: Date.now(),
+    const row: EndpointStatusRow = {
+      endpointId,
+      state: status.state,
+      since: status.since,
+      lastCloseCode: status.lastClose?.code ?? null,
+      lastCloseReason: status.lastClose?.reason ?? null,
+      lastCloseAt: status.lastClose?.at ?? null,
+      lastError: status.lastError,
+      attempts: status.attempts,
+      nextRetryAt: status.nextRetryAt,
+      health,
+      owner: this.instance,
+      fence: lease.fence,
+      updatedAt: Date.now(),
+    };
+    const live = this.live;
+    if (live)
+      this.enqueue(`live:${endpointId}`, async () => {
+        if (!(await live(row))) this.fencedOut(endpointId, lease.fence);
       });
+    this.enqueue(endpointId, async () => {
+      const written = await this.store.status.write(row);
       if (!written) {
-        this.logger.warn(
-          { endpoint: endpointId, fence: lease.fence },
-          'status write fenced out: another instance owns this endpoint',
-        );
-        this.onFencedOut(endpointId);
+        this.fencedOut(endpointId, lease.fence);
         return;
       }
       await this.store.timeline.append({
@@ -97,6 +105,14 @@ export class StatusMirror {
     this.callTimer = undefined;
     const batch = this.calls.splice(0, this.calls.length);
     if (batch.length > 0) this.enqueue('calls', () => this.store.toolCalls.appendMany(batch));
+  }
+
+  private fencedOut(endpointId: string, fence: number): void {
+    this.logger.warn(
+      { endpoint: endpointId, fence },
+      'status write fenced out: another instance owns this endpoint',
+    );
+    this.onFencedOut(endpointId);
   }
 
   /** Resolves when every write queued so far has landed (tests, shutdown). */

@@ -19,7 +19,7 @@ const DEFAULT_HUB = {
     callsPerEndpoint: 32,
     sseClients: 32,
   },
-  cluster: { leaseTtlMs: 10_000 },
+  cluster: { leaseTtlMs: 10_000, keyPrefix: 'tether:' },
   callTimeoutMs: 300_000,
   resultBudgetBytes: 16_384,
   toolChangeDebounceMs: 2_000,
@@ -287,12 +287,12 @@ describe('monitor settings and notification channels', () => {
   it('reads the door limits, the allowed hosts and a LAN webhook that may be private', async () => {
     const config = await load(`{
       "hub": { "allowedHosts": ["Tether.Home.Arpa"], "trustProxy": true, "limits": { "frameBytes": 65536 },
-               "cluster": { "leaseTtlMs": 6000 } },
+               "cluster": { "leaseTtlMs": 6000, "keyPrefix": "team-a:" } },
       "notifications": [{ "kind": "generic", "url": "http://192.168.1.5/hook", "allowPrivate": true }]
     }`);
     expect(config.hub.allowedHosts).toEqual(['tether.home.arpa']);
     expect(config.hub.trustProxy).toBe(true);
-    expect(config.hub.cluster.leaseTtlMs).toBe(6_000);
+    expect(config.hub.cluster).toEqual({ leaseTtlMs: 6_000, keyPrefix: 'team-a:' });
     expect(config.hub.limits).toMatchObject({ frameBytes: 65_536, bodyBytes: 1_048_576 });
     expect(config.notifications[0]!.allowPrivate).toBe(true);
   });

@@ -85,7 +85,7 @@ describe('a token in a URL that new URL cannot parse', () => {
     await hub.start();
     cleanups.push(() => hub.stop());
     await waitUntil(() => hub.endpoints()[0]?.lastError != null, { what: 'a failed attempt' });
-    hub.retry('bad');
+    await hub.retry('bad');
     await waitUntil(() => events.includes('"endpoint"'), { what: 'an endpoint event' });
 
     const endpoints = await get(api.port, '/api/endpoints');
