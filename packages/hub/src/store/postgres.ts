@@ -1,5 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+// The one redactor: a URL's password is masked whether or not the URL parses.
+import { redact } from '../log/redact.js';
 import { StoreError, toStoreError } from './errors.js';
 import { createKyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
@@ -49,15 +51,4 @@ export async function openPostgres(options: PostgresOptions): Promise<Store> {
     throw toStoreError(error, `connecting to PostgreSQL at ${redact(options.databaseUrl)}`);
   }
   return createKyselyStore(db, 'postgres', { schema, now: options.now });
-}
-
-/** The URL without its password, fit for an error message. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the configured URL';
-  }
 }

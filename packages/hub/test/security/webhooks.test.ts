@@ -194,3 +194,75 @@ describe('which addresses count as private', () => {
     expect(addressRange(ip)).toBeUndefined();
   });
 });
+
+describe('an IPv6 address that carries an IPv4 address', () => {
+  it.each<[ip: string, range: AddressRange | undefined, how: string]>([
+    // NAT64, the well-known prefix (RFC 6052): the last 32 bits.
+    ['64:ff9b::7f00:1', 'loopback', 'NAT64'],
+    ['64:ff9b::127.0.0.1', 'loopback', 'NAT64'],
+    ['64:ff9b::a00:1', 'private', 'NAT64'],
+    ['64:ff9b::192.168.0.1', 'private', 'NAT64'],
+    ['64:ff9b::a9fe:a9fe', 'link-local', 'NAT64'],
+    ['64:ff9b::8.8.8.8', undefined, 'NAT64'],
+    // NAT64, the local-use prefix (RFC 8215), in any RFC 6052 layout.
+    ['64:ff9b:1::7f00:1', 'loopback', 'local NAT64, /96'],
+    ['64:ff9b:1::10.1.2.3', 'private', 'local NAT64, /96'],
+    ['64:ff9b:1:7f00:1::', 'loopback', 'local NAT64, /48'],
+    ['64:ff9b:1:a:a:0:100::', 'private', 'local NAT64, /64'],
+    ['64:ff9b:1::8.8.8.8', undefined, 'local NAT64, /96'],
+    // 6to4 (RFC 3056): bits 16 to 47.
+    ['2002:7f00:0001::', 'loopback', '6to4'],
+    ['2002:7f00:1::1', 'loopback', '6to4'],
+    ['2002:c0a8:0101::1', 'private', '6to4'],
+    ['2002:a9fe:a9fe::', 'link-local', '6to4'],
+    ['2002:0808:0808::1', undefined, '6to4'],
+    // IPv4-compatible (deprecated, RFC 4291): ::a.b.c.d.
+    ['::127.0.0.1', 'loopback', 'IPv4-compatible'],
+    ['::7f00:1', 'loopback', 'IPv4-compatible'],
+    ['::10.0.0.1', 'private', 'IPv4-compatible'],
+    ['::8.8.8.8', undefined, 'IPv4-compatible'],
+    // IPv4-mapped: ::ffff:a.b.c.d, both spellings.
+    ['::ffff:127.0.0.1', 'loopback', 'IPv4-mapped'],
+    ['::ffff:a9fe:a9fe', 'link-local', 'IPv4-mapped'],
+    ['::ffff:808:808', undefined, 'IPv4-mapped'],
+    ['0:0:0:0:0:ffff:100.64.0.1', 'carrier-grade NAT', 'IPv4-mapped'],
+  ])('%s is %s (%s)', (ip, range) => {
+    expect(addressRange(ip)).toBe(range);
+  });
+});
+
+describe('the ranges a webhook may not reach', () => {
+  it.each<[string, AddressRange]>([
+    ['0.0.0.0', 'unspecified'],
+    ['0.255.255.255', 'unspecified'],
+    ['100.64.0.0', 'carrier-grade NAT'],
+    ['100.127.255.255', 'carrier-grade NAT'],
+    ['169.254.0.1', 'link-local'],
+    ['169.254.255.255', 'link-local'],
+    ['224.0.0.0', 'multicast'],
+    ['239.255.255.255', 'multicast'],
+    ['240.0.0.1', 'reserved'],
+    ['255.255.255.254', 'reserved'],
+    ['192.0.0.1', 'reserved'],
+    ['192.0.0.255', 'reserved'],
+    ['198.18.0.1', 'reserved'],
+    ['198.19.255.255', 'reserved'],
+    ['ff00::', 'multicast'],
+    ['ff05::1:3', 'multicast'],
+    ['fc00::', 'unique-local'],
+    ['fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'unique-local'],
+    ['fe80::', 'link-local'],
+    ['febf::1', 'link-local'],
+    ['fec0::1', 'site-local'],
+    ['feff:ffff::1', 'site-local'],
+  ])('%s is %s', (ip, range) => {
+    expect(addressRange(ip)).toBe(range);
+  });
+
+  it.each(['192.0.1.1', '191.255.255.255', '198.17.255.255', '198.20.0.0', '2001:4860:4860::8888'])(
+    '%s, just outside them, is public',
+    (ip) => {
+      expect(addressRange(ip)).toBeUndefined();
+    },
+  );
+});
