@@ -191,6 +191,7 @@ export class Hub extends EventEmitter<HubEvents> {
     await Promise.all([...this.upstreams.values()].map((u) => u.stop()));
     this.upstreams.clear();
     await this.mirror?.flush();
+    this.mirror?.close();
     this.notifier.close();
   }
 

@@ -2,7 +2,12 @@ import type { Transition } from '@tether/link';
 import type { Logger } from '../log/logger.js';
 import type { Lease } from '../coord/ownership.js';
 import type { EndpointStatus } from '../endpoint/session.js';
-import type { EndpointStatusRow, Store, ToolCallEntry } from '../store/types.js';
+import type { EndpointStatusRow, Store, TimelineEntry, ToolCallEntry } from '../store/types.js';
+
+/** Writes kept per kind while the database is away. */
+const MAX_UNSENT = 10_000;
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /** How a loss was noticed, in words for the timeline. */
 export function detectedBy(t: Transition): string | null {
@@ -25,10 +30,20 @@ export function detectedBy(t: Transition): string | null {
 /**
  * Mirrors each endpoint's supervisor into the store: one atomic status write per change (with
  * the lease's fence) and one timeline entry. Writes for one endpoint are chained so they land
- * in order; they never block the supervisor, and a failing store is logged, not thrown.
+ * in order; they never block the supervisor. A database that is away is said once; what it
+ * failed to take is kept (bounded) and retried until it lands.
  */
 export class StatusMirror {
   private readonly chains = new Map<string, Promise<void>>();
+  /** Writes the database failed, waiting for the retry: the newest status row per endpoint… */
+  private readonly unsentStatus = new Map<string, EndpointStatusRow>();
+  /** …and timeline entries and calls, at most MAX_UNSENT of each (the oldest go first). */
+  private readonly unsentTimeline: TimelineEntry[] = [];
+  private readonly unsentCalls: ToolCallEntry[] = [];
+  private dropped = 0;
+  private outage = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = RETRY_FIRST_MS;
 
   constructor(
     private readonly store: Store,
@@ -66,24 +81,117 @@ export class StatusMirror {
       this.enqueue(`live:${endpointId}`, async () => {
         if (!(await live(row))) this.fencedOut(endpointId, lease.fence);
       });
-    this.enqueue(endpointId, async () => {
-      const written = await this.store.status.write(row);
-      if (!written) {
-        this.fencedOut(endpointId, lease.fence);
-        return;
+    const entry: TimelineEntry = {
+      endpointId,
+      at: t.at,
+      from: t.from,
+      to: t.to,
+      cause: t.cause.type,
+      code: t.cause.type === 'close' ? t.cause.code : null,
+      reason: reasonOf(t),
+      detectedBy: detectedBy(t),
+      instance: this.instance,
+    };
+    this.enqueue(endpointId, () => this.writeStatus(row, entry));
+  }
+
+  /**
+   * One status row, then its timeline entry. A database that cannot be reached keeps neither
+   * from being said: the row (the newest per endpoint) and the entry wait to be retried.
+   */
+  private async writeStatus(row: EndpointStatusRow, entry?: TimelineEntry): Promise<void> {
+    const id = row.endpointId;
+    let written: boolean;
+    try {
+      written = await this.store.status.write(row);
+    } catch (error) {
+      const kept = this.unsentStatus.get(id);
+      if (!kept || kept.updatedAt <= row.updatedAt) this.unsentStatus.set(id, row);
+      if (entry) this.keep(this.unsentTimeline, [entry]);
+      this.failed(error as Error);
+      return;
+    }
+    const kept = this.unsentStatus.get(id);
+    if (kept && kept.updatedAt <= row.updatedAt) this.unsentStatus.delete(id);
+    if (!written) {
+      // A retried row is old news: refused because we already gave the endpoint up.
+      if (entry) this.fencedOut(id, row.fence);
+      return;
+    }
+    if (!entry) return;
+    try {
+      await this.store.timeline.append(entry);
+    } catch (error) {
+      this.keep(this.unsentTimeline, [entry]);
+      this.failed(error as Error);
+    }
+  }
+
+  /** Keeps writes for the retry, the newest ones when there are too many. */
+  private keep<T>(list: T[], entries: readonly T[]): void {
+    list.push(...entries);
+    const over = list.length - MAX_UNSENT;
+    if (over > 0) {
+      list.splice(0, over);
+      this.dropped += over;
+    }
+  }
+
+  /** The database failed a write: said once per outage, retried with a growing pause. */
+  private failed(error: Error): void {
+    if (!this.outage) {
+      this.outage = true;
+      this.logger.error(
+        { err: error },
+        'store unreachable: status, timeline and call-log writes are kept and retried',
+      );
+    }
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => this.retry(), this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+
+  private retry(): void {
+    this.retryTimer = undefined;
+    for (const row of this.unsentStatus.values())
+      this.enqueue(row.endpointId, () => this.writeStatus(row));
+    const timeline = this.unsentTimeline.splice(0);
+    const calls = this.unsentCalls.splice(0);
+    this.enqueue('retry', async () => {
+      for (let i = 0; i < timeline.length; i++) {
+        try {
+          await this.store.timeline.append(timeline[i]!);
+        } catch (error) {
+          this.keep(this.unsentTimeline, timeline.slice(i));
+          this.failed(error as Error);
+          break;
+        }
       }
-      await this.store.timeline.append({
-        endpointId,
-        at: t.at,
-        from: t.from,
-        to: t.to,
-        cause: t.cause.type,
-        code: t.cause.type === 'close' ? t.cause.code : null,
-        reason: reasonOf(t),
-        detectedBy: detectedBy(t),
-        instance: this.instance,
-      });
+      if (calls.length > 0) await this.writeCalls(calls);
     });
+    this.enqueue('retry', async () => {
+      const waiting = this.unsentStatus.size + this.unsentTimeline.length + this.unsentCalls.length;
+      if (waiting > 0 || !this.outage) return;
+      this.outage = false;
+      this.retryMs = RETRY_FIRST_MS;
+      this.logger.info(
+        { dropped: this.dropped },
+        this.dropped > 0
+          ? `store reachable again; ${this.dropped} of the oldest writes were dropped while it was away`
+          : 'store reachable again; every kept write landed',
+      );
+      this.dropped = 0;
+    });
+  }
+
+  private async writeCalls(batch: ToolCallEntry[]): Promise<void> {
+    try {
+      await this.store.toolCalls.appendMany(batch);
+    } catch (error) {
+      this.keep(this.unsentCalls, batch);
+      this.failed(error as Error);
+    }
   }
 
   /**
@@ -104,7 +212,7 @@ export class StatusMirror {
     clearTimeout(this.callTimer);
     this.callTimer = undefined;
     const batch = this.calls.splice(0, this.calls.length);
-    if (batch.length > 0) this.enqueue('calls', () => this.store.toolCalls.appendMany(batch));
+    if (batch.length > 0) this.enqueue('calls', () => this.writeCalls(batch));
   }
 
   private fencedOut(endpointId: string, fence: number): void {
@@ -113,6 +221,12 @@ export class StatusMirror {
       'status write fenced out: another instance owns this endpoint',
     );
     this.onFencedOut(endpointId);
+  }
+
+  /** Stops retrying (the hub stops; what is still unsent is lost with the process). */
+  close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   /** Resolves when every write queued so far has landed (tests, shutdown). */
