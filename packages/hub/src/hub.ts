@@ -289,30 +289,35 @@ export class Hub extends EventEmitter<HubEvents> {
    * here, the owner's mirrored row (at most a claim interval old) for those held elsewhere.
    */
   endpoints(): Array<EndpointStatus & { owner: string }> {
-    return [...this.sessions.entries()].map(([name, session]) => {
-      const status = session.status;
-      if (!this.shared || this.leases.has(name)) return { ...status, owner: this.instance };
-      const row = this.remote.get(name);
-      if (!row) return { ...status, owner: '' };
-      return {
-        ...status,
-        state: row.state,
-        since: row.since,
-        lastClose:
-          row.lastCloseCode === null
-            ? null
-            : {
-                code: row.lastCloseCode,
-                reason: row.lastCloseReason ?? '',
-                at: row.lastCloseAt ?? 0,
-              },
-        lastError: row.lastError,
-        attempts: row.attempts,
-        nextRetryAt: row.nextRetryAt,
-        callsInFlight: 0,
-        owner: row.owner,
-      };
-    });
+    return [...this.sessions.keys()].map((name) => this.endpoint(name)!);
+  }
+
+  /** One endpoint's status with its owner (see endpoints()); undefined when there is none. */
+  endpoint(name: string): (EndpointStatus & { owner: string }) | undefined {
+    const session = this.sessions.get(name);
+    if (!session) return undefined;
+    const status = session.status;
+    if (!this.shared || this.leases.has(name)) return { ...status, owner: this.instance };
+    const row = this.remote.get(name);
+    if (!row) return { ...status, owner: '' };
+    return {
+      ...status,
+      state: row.state,
+      since: row.since,
+      lastClose:
+        row.lastCloseCode === null
+          ? null
+          : {
+              code: row.lastCloseCode,
+              reason: row.lastCloseReason ?? '',
+              at: row.lastCloseAt ?? 0,
+            },
+      lastError: row.lastError,
+      attempts: row.attempts,
+      nextRetryAt: row.nextRetryAt,
+      callsInFlight: 0,
+      owner: row.owner,
+    };
   }
 
   servers(): UpstreamStatus[] {

@@ -15,7 +15,7 @@ import { EventFeed } from './events.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { dashboardFiles } from './static.js';
-import { callItem, endpointViews, serverViews } from './views.js';
+import { callItem, endpointView, endpointViews, serverViews } from './views.js';
 
 export interface ApiOptions {
   auth?: Auth;
@@ -146,7 +146,7 @@ export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
 
   app.get('/api/endpoints', (c) => c.json(endpointViews(hub)));
   app.get('/api/endpoints/:id', (c) => {
-    const view = endpointViews(hub).find((e) => e.id === c.req.param('id'));
+    const view = endpointView(hub, c.req.param('id'));
     return view ? c.json(view) : failure(c, 404, 'NOT_FOUND', `no endpoint ${c.req.param('id')}`);
   });
   app.post('/api/endpoints', async (c) => {

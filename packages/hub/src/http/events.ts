@@ -1,6 +1,6 @@
 import type { HubEvent } from '@tether/protocol';
 import type { Hub } from '../hub.js';
-import { callItem, endpointViews, serverViews } from './views.js';
+import { callItem, endpointView, serverViews } from './views.js';
 
 /** Gets each event as a finished `text/event-stream` frame. */
 type Listener = (frame: string) => void;
@@ -48,7 +48,7 @@ export class EventFeed {
       for (const listener of this.listeners) listener(frame);
     };
     const onEndpoint = (name: string) => {
-      const endpoint = endpointViews(hub).find((e) => e.id === name);
+      const endpoint = endpointView(hub, name);
       if (endpoint) send({ type: 'endpoint', endpoint });
     };
     const onRemoved = (id: string) => send({ type: 'endpoint-removed', id });

@@ -6,15 +6,28 @@ import type { ToolCallEntry } from '../store/types.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** One endpoint as the API and the dashboard show it: the supervisor's truth, URL masked. */
+/** Every endpoint as the API and the dashboard show it: the supervisor's truth, URL masked. */
 export function endpointViews(hub: Hub): EndpointView[] {
   const definitions = new Map(hub.definitions().map((d) => [d.name, d]));
-  return hub.endpoints().map((e) => ({
+  return hub.endpoints().map((e) => view(e, definitions.get(e.name)?.source));
+}
+
+/** One endpoint's view, without building every other one (the event stream's per-change path). */
+export function endpointView(hub: Hub, name: string): EndpointView | undefined {
+  const status = hub.endpoint(name);
+  return status && view(status, hub.definitions().find((d) => d.name === name)?.source);
+}
+
+function view(
+  e: NonNullable<ReturnType<Hub['endpoint']>>,
+  source: EndpointView['source'] | undefined,
+): EndpointView {
+  return {
     id: e.name,
     name: e.name,
     url: e.url,
     enabled: e.enabled,
-    source: definitions.get(e.name)?.source ?? 'file',
+    source: source ?? 'file',
     state: e.enabled ? e.state : 'disabled',
     since: iso(e.since),
     lastClose: e.lastClose && { ...e.lastClose, at: iso(e.lastClose.at) },
@@ -25,7 +38,7 @@ export function endpointViews(hub: Hub): EndpointView[] {
     owner: e.owner,
     tools: e.tools,
     callsInFlight: e.callsInFlight,
-  }));
+  };
 }
 
 export function serverViews(hub: Hub, fileNames: ReadonlySet<string>): ServerView[] {
