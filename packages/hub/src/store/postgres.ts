@@ -8,6 +8,7 @@ import type { Database } from './schema.js';
 import type { Store } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
+const QUERY_TIMEOUT_MS = 15_000;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const INT8_OID = 20;
 
@@ -36,6 +37,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: options.databaseUrl,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A database that goes silent (a cut link, not a refusal) fails queries after this rather
+    // than holding every write forever; the status mirror keeps and retries what failed.
+    query_timeout: QUERY_TIMEOUT_MS,
+    keepAlive: true,
     types: { getTypeParser },
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
