@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { endpointValues, toEndpoint } from './codec.js';
-import { assertUniqueIds, refuseOverwrites } from './provision.js';
+import { assertUniqueIds, chunked, refuseOverwrites } from './provision.js';
 import type { Database } from './schema.js';
 import type { EndpointRow, Store } from './types.js';
 
@@ -54,20 +54,20 @@ export function endpointsRepo(db: Kysely<Database>, now: () => number): Store['e
     async provision(rows) {
       const ids = assertUniqueIds('endpoint', rows);
       await db.transaction().execute(async (trx) => {
-        if (ids.length > 0) {
-          const input = rows.map((row) => ({ ...row, source: 'file' as const }));
-          const written = await upsert(trx, input, true);
-          refuseOverwrites(
-            'endpoint',
-            ids,
-            written.map((row) => row.id),
-          );
-        }
-        await trx
-          .deleteFrom('endpoints')
-          .where('source', '=', 'file')
-          .$if(ids.length > 0, (qb) => qb.where('id', 'not in', ids))
-          .execute();
+        const input = rows.map((row) => ({ ...row, source: 'file' as const }));
+        const written: string[] = [];
+        for (const chunk of chunked(input))
+          for (const row of await upsert(trx, chunk, true)) written.push(row.id);
+        refuseOverwrites('endpoint', ids, written);
+        // File rows no longer in the file go (with their status and timeline).
+        const keep = new Set(ids);
+        const stale = (
+          await trx.selectFrom('endpoints').select('id').where('source', '=', 'file').execute()
+        )
+          .map((row) => row.id)
+          .filter((id) => !keep.has(id));
+        for (const chunk of chunked(stale))
+          await trx.deleteFrom('endpoints').where('id', 'in', chunk).execute();
       });
     },
   };

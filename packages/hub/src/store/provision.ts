@@ -26,3 +26,16 @@ export function refuseOverwrites(kind: string, ids: string[], written: string[])
     );
   }
 }
+
+/**
+ * Rows per statement when provisioning: a config file may hold 10,000 endpoints, and one
+ * statement for all of them would pass SQLite's 32,766 and PostgreSQL's 65,535 bound
+ * parameters.
+ */
+const ROWS_PER_STATEMENT = 500;
+
+export function chunked<T>(list: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}

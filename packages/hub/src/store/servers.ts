@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { serverValues, toServer } from './codec.js';
-import { assertUniqueIds, refuseOverwrites } from './provision.js';
+import { assertUniqueIds, chunked, refuseOverwrites } from './provision.js';
 import type { Database } from './schema.js';
 import type { ServerRow, Store } from './types.js';
 
@@ -50,20 +50,20 @@ export function serversRepo(db: Kysely<Database>, now: () => number): Store['ser
     async provision(rows) {
       const ids = assertUniqueIds('server', rows);
       await db.transaction().execute(async (trx) => {
-        if (ids.length > 0) {
-          const input = rows.map((row) => ({ ...row, source: 'file' as const }));
-          const written = await upsert(trx, input, true);
-          refuseOverwrites(
-            'server',
-            ids,
-            written.map((row) => row.id),
-          );
-        }
-        await trx
-          .deleteFrom('servers')
-          .where('source', '=', 'file')
-          .$if(ids.length > 0, (qb) => qb.where('id', 'not in', ids))
-          .execute();
+        const input = rows.map((row) => ({ ...row, source: 'file' as const }));
+        const written: string[] = [];
+        for (const chunk of chunked(input))
+          for (const row of await upsert(trx, chunk, true)) written.push(row.id);
+        refuseOverwrites('server', ids, written);
+        // File rows no longer in the file go (with their status and timeline).
+        const keep = new Set(ids);
+        const stale = (
+          await trx.selectFrom('servers').select('id').where('source', '=', 'file').execute()
+        )
+          .map((row) => row.id)
+          .filter((id) => !keep.has(id));
+        for (const chunk of chunked(stale))
+          await trx.deleteFrom('servers').where('id', 'in', chunk).execute();
       });
     },
   };

@@ -107,6 +107,20 @@ export function describeStoreContract(name: string, open: OpenForTest): void {
       expect(await store.endpoints.get(api)).toBeDefined();
     });
 
+    it('provisions 10,000 endpoints from one config file, and drops 5,000 of them again', async () => {
+      const { source: _, ...plain } = endpoint('x');
+      const ids = Array.from({ length: 10_000 }, (_, i) => `many-${String(i).padStart(5, '0')}`);
+      await store.endpoints.provision(ids.map((id) => ({ ...plain, id, name: id })));
+      const file = (await store.endpoints.list()).filter((row) => row.source === 'file');
+      expect(file.map((row) => row.id)).toEqual(ids);
+      await store.endpoints.provision(
+        ids.slice(0, 5_000).map((id) => ({ ...plain, id, name: id })),
+      );
+      const left = (await store.endpoints.list()).filter((row) => row.source === 'file');
+      expect(left).toHaveLength(5_000);
+      await store.endpoints.provision([]);
+    });
+
     it('provision refuses to overwrite an API row of the same id, and changes nothing', async () => {
       const [api, file] = [unique('api'), unique('file')];
       const { source: _e, ...plainEndpoint } = endpoint('x');
