@@ -152,6 +152,7 @@ describe('public surface', () => {
         "classifyMessage",
         "idKey",
         "isFailure",
+        "isJsonRpcId",
       ]
     `);
   });
