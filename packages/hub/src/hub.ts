@@ -98,6 +98,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly balancer = new Balancer();
   private claimRounds = 0;
   private claimRunning = false;
+  private claimAgain = false;
   /** Endpoints nobody held at the last claim round. */
   private seenFree = new Set<string>();
   /** Endpoints this instance gave up for balance, and when: not taken back at once. */
@@ -712,7 +713,12 @@ export class Hub extends EventEmitter<HubEvents> {
    * owners' live status of the endpoints held elsewhere, in case an event was missed.
    */
   private async claimRound(): Promise<void> {
-    if (this.claimRunning || !this.started) return;
+    if (!this.started) return;
+    // One round at a time; a round asked for meanwhile runs right after (a neighbour left).
+    if (this.claimRunning) {
+      this.claimAgain = true;
+      return;
+    }
     this.claimRunning = true;
     try {
       const names = [...this.sessions.keys()];
@@ -734,13 +740,16 @@ export class Hub extends EventEmitter<HubEvents> {
       );
       this.seenFree = new Set(candidates);
       for (const [name, at] of this.handedOver) if (now - at > 5_000) this.handedOver.delete(name);
-      const rest = candidates.filter((n) => !overdue.includes(n));
-      // Instances claiming at once start at different places, so they collide less.
-      for (const name of [
-        ...overdue,
-        ...shuffled(rest).slice(0, Math.max(0, claim - overdue.length)),
-      ])
-        this.claim(name);
+      const isOverdue = new Set(overdue);
+      // The rest up to the share: first those that rendezvous hashing gives to this instance,
+      // so that instances claiming at once (a neighbour left) split the free endpoints without
+      // colliding; then any, in an order of our own.
+      const members = this.cluster?.members() ?? [this.instance];
+      const rest = candidates.filter((n) => !isOverdue.has(n));
+      const mine = rest.filter((n) => preferredOwner(n, members) === this.instance);
+      const others = shuffled(rest.filter((n) => preferredOwner(n, members) !== this.instance));
+      const wanted = Math.max(0, claim - overdue.length);
+      for (const name of [...overdue, ...[...mine, ...others].slice(0, wanted)]) this.claim(name);
       if (this.cluster && this.claimRounds++ % 5 === 0) {
         const elsewhere = names.filter((n) => !this.leases.has(n));
         const rows = await this.cluster.readStatus(elsewhere);
@@ -750,6 +759,10 @@ export class Hub extends EventEmitter<HubEvents> {
       this.options.logger.debug({ err: error }, 'claim round failed');
     } finally {
       this.claimRunning = false;
+      if (this.claimAgain) {
+        this.claimAgain = false;
+        this.claimSoon();
+      }
     }
   }
 
@@ -943,4 +956,33 @@ function shuffled<T>(list: readonly T[]): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+/** Rendezvous (highest random weight) hashing: the member an endpoint goes to by default. */
+function preferredOwner(name: string, members: readonly string[]): string {
+  let best = '';
+  let bestWeight = -1;
+  for (const member of members) {
+    const weight = fnv1a(`${name}\u0000${member}`);
+    if (weight > bestWeight || (weight === bestWeight && member < best)) {
+      best = member;
+      bestWeight = weight;
+    }
+  }
+  return best;
+}
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  // MurmurHash3's finalizer: the last characters (the member's name) move every bit.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
 }
