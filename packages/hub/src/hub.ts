@@ -3,7 +3,7 @@ import type { LinkOptions, Transition } from '@tether/link';
 import { buildCatalog, callRecord, catalogFor } from './catalog/catalog.js';
 import type { CatalogEntry } from './catalog/catalog.js';
 import { diffConfig } from './config/index.js';
-import type { EndpointConfig, ServerConfig, TetherConfig } from './config/types.js';
+import type { EndpointConfig, HubSettings, ServerConfig, TetherConfig } from './config/types.js';
 import { EndpointSession } from './endpoint/session.js';
 import type { EndpointStatus } from './endpoint/session.js';
 import type { Logger } from './log/logger.js';
@@ -18,6 +18,7 @@ import type { MonitorSettings } from './config/types.js';
 import type { EndpointStatusRow, Overlay, Store } from './store/types.js';
 import { effectiveConfig } from './definitions.js';
 import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
 import type { ToolCallEntry } from './store/types.js';
 import { Upstream } from './upstream/index.js';
 import type { CallOptions, ToolResult, UpstreamStatus } from './upstream/types.js';
@@ -244,6 +245,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private async applyEffective(next: TetherConfig): Promise<void> {
     const diff = diffConfig(this.config, next);
     const previous = this.config.endpoints;
+    const before = this.config.hub;
     this.config = next;
     for (const name of diff.endpoints.removed) this.emit('endpoint-removed', name);
     const byName = <T extends { name: string }>(list: T[], name: string) =>
@@ -279,6 +281,7 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const name of [...diff.endpoints.added, ...restarted])
       this.startSession(byName(next.endpoints, name));
     this.rebuild();
+    if (diff.hubChanged) this.applyHub(before, next.hub);
     this.options.logger.info(
       { endpoints: diff.endpoints, servers: diff.servers },
       'configuration applied',
@@ -608,12 +611,31 @@ export class Hub extends EventEmitter<HubEvents> {
     await upstream.start();
   }
 
+  /**
+   * A live edit of the hub's own settings. Sessions read the settings at every use; the
+   * monitor is rescheduled; the listener's address cannot move under its clients, so a change
+   * of host or port is said to need a restart rather than claimed applied.
+   */
+  private applyHub(before: HubSettings, after: HubSettings): void {
+    if (before.host !== after.host || before.port !== after.port)
+      this.options.logger.warn(
+        { before: `${before.host}:${before.port}`, after: `${after.host}:${after.port}` },
+        'hub.host or hub.port changed: the HTTP listener stays where it is until a restart',
+      );
+    if (!isDeepStrictEqual(before.monitor, after.monitor)) this.scheduleMonitor();
+  }
+
   private startSession(config: EndpointConfig): void {
     if (!this.started) return;
+    const current = () => this.config.hub;
     this.toolViews.set(config.name, config);
     const session = new EndpointSession(config, {
       logger: this.options.logger.child({ endpoint: config.name }),
-      settings: this.config.hub,
+      // Read at every use, so a live edit of hub settings (timeouts, budgets, early replies)
+      // reaches running sessions.
+      get settings() {
+        return current();
+      },
       health: this.healthOf(config.name),
       tools: () => catalogFor(this.catalog, this.toolViews.get(config.name) ?? config),
       callTool: (entry, args, options) => this.invoke(entry, args, options),
@@ -876,19 +898,32 @@ export class Hub extends EventEmitter<HubEvents> {
     this.monitorTimer = setTimeout(() => {
       this.checkOnce();
       this.scheduleMonitor();
-    }, this.config.hub.monitor.checkIntervalMs);
+    }, this.sweepIntervalMs());
     this.monitorTimer.unref();
   }
+
+  /** The sweep runs as often as the most demanding endpoint asks (its own checkIntervalMs). */
+  private sweepIntervalMs(): number {
+    let ms = this.config.hub.monitor.checkIntervalMs;
+    for (const e of this.config.endpoints) ms = Math.min(ms, e.monitor?.checkIntervalMs ?? ms);
+    return ms;
+  }
+
+  /** When each endpoint was last checked for being a zombie. */
+  private readonly checkedAt = new Map<string, number>();
 
   /** One monitor pass; returns the endpoints it found to be zombies. */
   checkOnce(now = Date.now()): string[] {
     const zombies: string[] = [];
+    const wantedByName = new Map(this.config.endpoints.map((e) => [e.name, e]));
     for (const wanted of this.config.endpoints) {
       if (!this.sessions.has(wanted.name)) this.startSession(wanted);
     }
     for (const [name, session] of this.sessions) {
-      if (!this.config.endpoints.some((e) => e.name === name)) {
+      const wanted = wantedByName.get(name);
+      if (!wanted) {
         this.sessions.delete(name);
+        this.checkedAt.delete(name);
         const lease = this.leases.get(name);
         this.leases.delete(name);
         void session
@@ -897,6 +932,11 @@ export class Hub extends EventEmitter<HubEvents> {
           .catch(() => {});
         continue;
       }
+      // Each endpoint is checked at its own interval (hub.monitor's unless it sets one).
+      const every = wanted.monitor?.checkIntervalMs ?? this.config.hub.monitor.checkIntervalMs;
+      // A little early is on time: timers drift by a few ms.
+      if (now - (this.checkedAt.get(name) ?? -Infinity) < every * 0.9) continue;
+      this.checkedAt.set(name, now);
       const lastAlive = session.link.lastAliveAt;
       const { intervalMs, maxMissed } = session.link.heartbeat;
       if (lastAlive !== null && now - lastAlive > intervalMs * (maxMissed + 1)) {

@@ -11,6 +11,8 @@ export const LinkStateSchema = z.enum([
   'ready',
   'backoff',
   'parked',
+  /** A planned reconnect (tools changed, a person's retry): the old socket is closing. */
+  'reconnecting',
 ]);
 export type LinkState = z.infer<typeof LinkStateSchema>;
 

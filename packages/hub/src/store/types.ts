@@ -34,7 +34,7 @@ export interface ServerRow {
 /** The mirror of one endpoint's supervisor, written by its owner only, one atomic write per change. */
 export interface EndpointStatusRow {
   endpointId: string;
-  state: 'disabled' | 'connecting' | 'open' | 'ready' | 'backoff' | 'parked';
+  state: 'disabled' | 'connecting' | 'open' | 'ready' | 'backoff' | 'parked' | 'reconnecting';
   since: number;
   lastCloseCode: number | null;
   lastCloseReason: string | null;

@@ -1,0 +1,97 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EndpointSimulator, fakeStdioServerParams, waitUntil } from '@tether/testkit';
+import { DEFAULT_HUB } from '../src/config/index.js';
+import type { TetherConfig } from '../src/config/types.js';
+import { Hub } from '../src/hub.js';
+import { createLogger, silentLogger } from '../src/log/logger.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const { command, args } = fakeStdioServerParams();
+
+function config(sim: EndpointSimulator, hub: Partial<TetherConfig['hub']> = {}): TetherConfig {
+  return {
+    endpoints: [
+      {
+        name: 'home',
+        url: sim.url('home'),
+        enabled: true,
+        tools: { include: ['*'], exclude: [] },
+        source: 'file',
+      },
+    ],
+    servers: [{ name: 'fake', type: 'stdio', command, args, env: {}, enabled: true }],
+    hub: { ...DEFAULT_HUB, port: 0, earlyReplyMs: 0, callTimeoutMs: 10_000, ...hub },
+    notifications: [],
+  };
+}
+
+async function started(c: TetherConfig, logger = silentLogger()) {
+  const hub = new Hub(c, { logger });
+  cleanups.push(() => hub.stop());
+  await hub.start();
+  return hub;
+}
+
+describe('a live edit of the hub settings', () => {
+  it('reaches running sessions: a shorter call timeout applies to the next call', async () => {
+    const sim = await EndpointSimulator.start();
+    cleanups.push(() => sim.close());
+    const c = config(sim);
+    const hub = await started(c);
+    await sim.waitForReady({ token: 'home', timeoutMs: 10_000 });
+    await waitUntil(() => hub.tools().some((t) => t.name === 'fake__slow'), {
+      timeoutMs: 10_000,
+      what: 'the slow tool',
+    });
+
+    await hub.apply({ ...c, hub: { ...c.hub, callTimeoutMs: 300 } });
+    const started_ = Date.now();
+    const outcome = await sim.request(
+      'tools/call',
+      { name: 'fake__slow', arguments: { ms: 5_000 } },
+      { token: 'home', timeoutMs: 8_000 },
+    );
+    expect(Date.now() - started_).toBeLessThan(3_000);
+    // The timeout is reported to the model as a tool error.
+    expect(JSON.stringify(outcome)).toMatch(/timed out|timeout/i);
+    // Nothing reconnected for it.
+    expect(sim.accounting('home')).toMatchObject({ opens: 1, closes: 0 });
+  });
+
+  it('says a change of hub.port needs a restart instead of claiming it applied', async () => {
+    const sim = await EndpointSimulator.start();
+    cleanups.push(() => sim.close());
+    const lines: string[] = [];
+    const logger = createLogger({
+      destination: new Writable({
+        write(chunk, _e, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+      pretty: false,
+    });
+    const c = config(sim);
+    const hub = await started(c, logger);
+    await hub.apply({ ...c, hub: { ...c.hub, port: 9_999 } });
+    expect(lines.join('\n')).toMatch(/hub\.host or hub\.port changed: .*until a restart/);
+  });
+
+  it("runs the sweep at an endpoint's own checkIntervalMs", async () => {
+    const sim = await EndpointSimulator.start();
+    cleanups.push(() => sim.close());
+    const c = config(sim);
+    c.endpoints[0]!.monitor = { checkIntervalMs: 100 };
+    const hub = await started(c);
+    const sweeps = vi.spyOn(hub, 'checkOnce');
+    await new Promise((r) => setTimeout(r, 1_000));
+    // The hub's own interval is 5 s: without the endpoint's, not one sweep in a second.
+    expect(sweeps.mock.calls.length).toBeGreaterThanOrEqual(4);
+  });
+});
