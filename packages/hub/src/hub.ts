@@ -1,6 +1,6 @@
 import { wsSocketFactory } from '@tether/link/node';
 import type { LinkOptions, Transition } from '@tether/link';
-import { buildCatalog, callRecord, catalogFor } from './catalog/catalog.js';
+import { absentEntry, buildCatalog, callRecord, catalogFor } from './catalog/catalog.js';
 import type { CatalogEntry } from './catalog/catalog.js';
 import { diffConfig } from './config/index.js';
 import type { EndpointConfig, HubSettings, ServerConfig, TetherConfig } from './config/types.js';
@@ -344,7 +344,8 @@ export class Hub extends EventEmitter<HubEvents> {
     args: Record<string, unknown> | undefined,
     options: Partial<CallOptions> = {},
   ): Promise<ToolResult> {
-    const entry = this.catalog.find((e) => e.name === name);
+    // A tool of a server that is down goes on to its upstream, which says when it is back.
+    const entry = this.catalog.find((e) => e.name === name) ?? this.absentTool(name);
     if (!entry)
       return Promise.reject(new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `Unknown tool: ${name}`));
     const started = Date.now();
@@ -576,6 +577,21 @@ export class Hub extends EventEmitter<HubEvents> {
     return session !== undefined;
   }
 
+  /**
+   * A tool of a known server that is not ready (its tools left the catalog), by the name it
+   * had, and only if `endpoint` (when given) would get it; undefined: the tool is unknown.
+   */
+  private absentTool(name: string, endpoint?: EndpointConfig): CatalogEntry | undefined {
+    const servers = [...this.upstreams.entries()].map(([server, u]) => ({
+      server,
+      tools: u.tools,
+      ready: u.status.state === 'ready',
+    }));
+    const entry = absentEntry(name, servers);
+    if (!entry || (endpoint && catalogFor([entry], endpoint).length === 0)) return undefined;
+    return entry;
+  }
+
   private invoke(
     entry: CatalogEntry,
     args: Record<string, unknown> | undefined,
@@ -639,6 +655,7 @@ export class Hub extends EventEmitter<HubEvents> {
       health: this.healthOf(config.name),
       tools: () => catalogFor(this.catalog, this.toolViews.get(config.name) ?? config),
       callTool: (entry, args, options) => this.invoke(entry, args, options),
+      absentTool: (name) => this.absentTool(name, this.toolViews.get(config.name) ?? config),
       linkOptions: {
         // Frames over the limit are refused by ws from their header, before any is buffered.
         socketFactory: wsSocketFactory({ maxPayload: this.config.hub.limits.frameBytes }),

@@ -64,7 +64,16 @@ export const ServerViewSchema = z.object({
   type: z.enum(['stdio', 'http', 'sse']),
   source: z.enum(['file', 'api']),
   enabled: z.boolean(),
-  state: z.enum(['starting', 'ready', 'restarting', 'failed', 'stopped', 'disabled']),
+  /** `unresponsive`: it stopped answering pings, was killed, and waits to be restarted. */
+  state: z.enum([
+    'starting',
+    'ready',
+    'restarting',
+    'unresponsive',
+    'failed',
+    'stopped',
+    'disabled',
+  ]),
   since: z.string().nullable(),
   tools: z.number(),
   restarts: z.number(),
@@ -75,6 +84,16 @@ export const ServerViewSchema = z.object({
   health: z.number().nullable(),
 });
 export type ServerView = z.infer<typeof ServerViewSchema>;
+
+/**
+ * How often the hub pings the server; one unanswered for the interval marks it `unresponsive`
+ * (killed and restarted). 0: never. Default 10 s for stdio, 30 s for HTTP and SSE.
+ */
+const PingIntervalSchema = z
+  .number()
+  .int()
+  .refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (never ping) or at least 1000 ms')
+  .optional();
 
 /** Body of POST /api/servers and PUT /api/servers/:id. */
 export const ServerInputSchema = z.union([
@@ -89,6 +108,7 @@ export const ServerInputSchema = z.union([
     args: z.array(z.string()).default([]),
     env: z.record(z.string(), z.string()).default({}),
     cwd: z.string().optional(),
+    pingIntervalMs: PingIntervalSchema,
     enabled: z.boolean().default(true),
   }),
   z.object({
@@ -103,6 +123,7 @@ export const ServerInputSchema = z.union([
       .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
       .refine(parses, 'must be a valid URL (check for spaces or stray characters)'),
     headers: z.record(z.string(), z.string()).default({}),
+    pingIntervalMs: PingIntervalSchema,
     enabled: z.boolean().default(true),
   }),
 ]);

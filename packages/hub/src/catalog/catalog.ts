@@ -2,7 +2,7 @@ import { toolAllowed } from '../config/index.js';
 import type { ToolFilter } from '../config/types.js';
 import type { ToolCallEntry } from '../store/types.js';
 import type { ToolResult, UpstreamTool } from '../upstream/types.js';
-import { exposedNames } from './names.js';
+import { baseName, exposedNames } from './names.js';
 
 /** One tool as endpoints see it, and where it really lives. */
 export interface CatalogEntry {
@@ -45,6 +45,30 @@ export function buildCatalog(servers: readonly ServerTools[]): CatalogEntry[] {
     };
   });
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The entry a call names when its server is known but down (restarting, unresponsive, failed):
+ * its tools have left the catalog, yet the caller should hear that the server is restarting,
+ * not that the tool does not exist. Found among the server's last listed tools, named as a
+ * catalog of every server would name them; for a server that never listed any, by its
+ * `server__` prefix. Undefined when the name is no tool of a down server: it is unknown.
+ */
+export function absentEntry(
+  name: string,
+  servers: ReadonlyArray<ServerTools & { ready: boolean }>,
+): CatalogEntry | undefined {
+  const entry = buildCatalog(servers).find((e) => e.name === name);
+  if (entry !== undefined) {
+    return servers.find((s) => s.server === entry.server)?.ready === true ? undefined : entry;
+  }
+  for (const s of servers) {
+    const prefix = baseName(s.server, '');
+    if (s.ready || s.tools.length > 0 || !name.startsWith(prefix) || name === prefix) continue;
+    const tool = name.slice(prefix.length);
+    return { name, server: s.server, tool, definition: { name, inputSchema: {} } };
+  }
+  return undefined;
 }
 
 /** What one endpoint gets: its servers (all by default), then its include/exclude globs. */

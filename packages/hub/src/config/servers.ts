@@ -25,9 +25,12 @@ const SERVER_KEYS = [
   'disabled',
   'enabled',
   'timeoutMs',
+  'pingIntervalMs',
   'descriptions',
 ];
 const STDIO_ONLY = ['args', 'env', 'cwd'];
+/** The shortest ping interval a server may have (0 switches pings off). */
+export const MIN_PING_MS = 1000;
 const HTTP_ONLY = ['headers'];
 
 export function serverType(alias: string): ServerType | undefined {
@@ -121,11 +124,20 @@ function readCommon(
     f.issue(undefined, '"enabled" and "disabled" contradict each other; keep one');
   }
   const timeoutMs = f.integer('timeoutMs', 1);
+  const pingIntervalMs = f.integer('pingIntervalMs', 0);
+  // Under a second a busy but healthy server would be killed for a slow answer.
+  if (pingIntervalMs !== undefined && pingIntervalMs > 0 && pingIntervalMs < MIN_PING_MS) {
+    f.issue(
+      'pingIntervalMs',
+      `must be 0 (never ping) or at least ${MIN_PING_MS}, got ${pingIntervalMs}`,
+    );
+  }
   const descriptions = f.stringRecord('descriptions');
   return {
     name,
     enabled: enabled ?? !(disabled ?? false),
     ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(pingIntervalMs !== undefined && { pingIntervalMs }),
     ...(descriptions !== undefined && { descriptions }),
   };
 }

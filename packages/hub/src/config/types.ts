@@ -60,6 +60,12 @@ interface ServerCommon {
   enabled: boolean;
   /** Per-call timeout for this server's tools; progress notifications reset it. */
   timeoutMs?: number;
+  /**
+   * A ping this often; one unanswered for the interval marks the server `unresponsive`, which
+   * kills and restarts it. 0: never (a server that cannot answer while it works). Default 10 s
+   * for stdio, 30 s for HTTP and SSE.
+   */
+  pingIntervalMs?: number;
   /** Description overrides by the server's own tool name. */
   descriptions?: Record<string, string>;
 }

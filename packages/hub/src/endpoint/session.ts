@@ -26,6 +26,11 @@ export interface EndpointSessionDeps {
     args: Record<string, unknown> | undefined,
     options: CallOptions,
   ): Promise<ToolResult>;
+  /**
+   * A tool of one of its servers that is down (restarting, unresponsive): called all the same,
+   * so the model reads that the server is restarting rather than that the tool does not exist.
+   */
+  absentTool?(name: string): CatalogEntry | undefined;
   linkOptions?: Partial<LinkOptions>;
   version?: string;
   /** Health history that outlives this session (a restart after a config change keeps it). */
@@ -238,7 +243,7 @@ export class EndpointSession {
       const { name, arguments: args } = request.params;
       if (name === RESULT_TOOL.name && this.deps.settings.earlyReplyMs > 0)
         return (await this.fetchJob(args)) as never;
-      const entry = this.deps.tools().find((e) => e.name === name);
+      const entry = this.deps.tools().find((e) => e.name === name) ?? this.deps.absentTool?.(name);
       if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       // A cap on work one endpoint can start: calls past it are refused at once, not queued.
       const cap = this.deps.settings.limits.callsPerEndpoint;

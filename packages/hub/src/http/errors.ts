@@ -29,6 +29,9 @@ const HUB_STATUS: Record<HubError['code'], ContentfulStatusCode> = {
 };
 const UPSTREAM_STATUS: Record<string, ContentfulStatusCode> = {
   UPSTREAM_UNKNOWN_TOOL: 404,
+  // Down for now and coming back: the message says when.
+  UPSTREAM_RESTARTING: 503,
+  UPSTREAM_UNRESPONSIVE: 503,
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_ARGUMENTS_TOO_LARGE: 413,
 };

@@ -10,13 +10,13 @@ import { z } from 'zod';
 import { namesExpandedOutside } from '../config/expand.js';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { closedReason } from './errors.js';
+import { abandonedReason, closedReason } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
 import { tooLargeResponse } from './limits.js';
 import { ChildProcessTransport, describeExit } from './stdio-transport.js';
 import { walkToolList } from './tool-list.js';
 import type { ToolListing, ToolsPage } from './tool-list.js';
-import type { CallOptions, ToolResult } from './types.js';
+import type { CallOptions, ToolResult, UpstreamError } from './types.js';
 
 export interface ConnectionHooks {
   /** The connection ended without being asked to (child exit, transport closed). */
@@ -175,6 +175,18 @@ export class Connection {
       void this.shutdown();
     }
     return this.closedPromise;
+  }
+
+  /**
+   * Gives up on a server that stopped answering: every call here fails with `error` at once, a
+   * child's group is SIGKILLed (not asked to stop, which it would not hear), and the connection
+   * closes.
+   */
+  abandon(error: UpstreamError): Promise<void> {
+    // Before close() aborts with its own reason: the first reason is the one calls see.
+    this.lifetime.abort(abandonedReason(error));
+    if (this.transport instanceof ChildProcessTransport) void this.transport.kill();
+    return this.close();
   }
 
   /** Settles when close() has finished. */

@@ -12,6 +12,8 @@ import { UpstreamError } from './types.js';
  */
 export function toUpstreamError(error: unknown, callerSignal?: AbortSignal): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  // A connection given up on (abandonedReason): every call it carried fails with the hub's word.
+  if (error instanceof SdkError && error.data instanceof UpstreamError) return error.data;
   if (callerSignal?.aborted === true) {
     return new UpstreamError('UPSTREAM_CANCELLED', 'the call was cancelled');
   }
@@ -47,6 +49,15 @@ export function isSessionGone(error: unknown): boolean {
 /** The reason a connection is closed when the upstream stops, so calls read as unavailable. */
 export function closedReason(why: string): SdkError {
   return new SdkError(SdkErrorCode.ConnectionClosed, why);
+}
+
+/**
+ * The reason a connection is aborted with when the hub gives up on it (an unresponsive server):
+ * the SDK hands an SdkError reason as it is to every request still pending, so each of those
+ * calls fails with `error` itself (toUpstreamError) rather than a generic "connection closed".
+ */
+export function abandonedReason(error: UpstreamError): SdkError {
+  return new SdkError(SdkErrorCode.ConnectionClosed, error.message, error);
 }
 
 export function messageOf(error: unknown): string {

@@ -1,4 +1,4 @@
-import { SseError } from '@modelcontextprotocol/client';
+import { ProtocolError, SdkError, SdkErrorCode, SseError } from '@modelcontextprotocol/client';
 import type { Logger } from '../log/logger.js';
 import type { Connection } from './connection.js';
 import { isSessionGone, messageOf } from './errors.js';
@@ -12,21 +12,38 @@ export interface SessionHost {
   /** Puts `next` in the place of `old`, with the tools it listed. */
   replace(old: Connection, next: Connection, tools: ToolListing): void;
   lost(conn: Connection, reason: string): void;
+  /** A ping went unanswered: the server is there (or seems to be) but no longer speaks. */
+  unresponsive(conn: Connection, reason: string): void;
 }
 
 export interface SessionKeeperOptions {
+  /** A ping this often, counted from when the last one was sent; 0: never. */
   pingIntervalMs: number;
   listTimeoutMs: number;
+  /** HTTP and SSE: re-initialise a session the server forgot (404). Never for stdio. */
+  renewSessions: boolean;
   logger: Logger;
 }
 
+/** How long a ping may take: the interval (at least 1 s, at most listTimeoutMs). */
+export function pingTimeout(pingIntervalMs: number, listTimeoutMs: number): number {
+  return Math.min(Math.max(pingIntervalMs, 1000), listTimeoutMs);
+}
+
 /**
- * Keeps an HTTP or SSE session honest. Neither transport reports a dead server by itself
- * (Streamable HTTP never closes on its own; an SSE client may sit on a stream that will never
- * speak again), so a ping goes out every pingIntervalMs and a failure means the server is lost.
+ * Keeps a session honest. No transport reports a hung server by itself (a SIGSTOPped or wedged
+ * stdio child keeps its pipes open; Streamable HTTP never closes on its own; an SSE client may
+ * sit on a stream that will never speak again), so a ping goes out every pingIntervalMs:
  *
- * A 404 is different: the server is there but has forgotten our session. The session is
- * re-initialised in place (new client and transport), once for everyone who met the 404:
+ *   ping ─▶ any answer, even a JSON-RPC error ─▶ next ping at sent + interval
+ *     ├──▶ no answer within the interval ─▶ unresponsive (the supervisor kills and restarts)
+ *     └──▶ the request failed (connection refused, …) ─▶ lost (the supervisor restarts)
+ *
+ * Pings are paced from when each was sent, so a server that stops just after answering one is
+ * marked within two intervals: the next ping leaves within one, and has one to be answered.
+ *
+ * A 404 (HTTP and SSE) is different: the server is there but has forgotten our session. The
+ * session is re-initialised in place (new client and transport), once for everyone who met it:
  *
  *   404 (call, ping or GET stream) ─▶ initialize ─▶ tools/list ─▶ replace ─▶ old one retires
  *                                          └──── fails ─▶ lost (the supervisor restarts)
@@ -49,8 +66,14 @@ export class SessionKeeper {
 
   /** Pings `conn` from now on (replacing whatever was watched before). */
   watch(conn: Connection): void {
+    this.schedule(conn, this.options.pingIntervalMs);
+  }
+
+  private schedule(conn: Connection, delayMs: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.ping(conn), this.options.pingIntervalMs).unref();
+    this.timer = undefined;
+    if (this.options.pingIntervalMs <= 0) return;
+    this.timer = setTimeout(() => void this.ping(conn), delayMs).unref();
   }
 
   /** Something failed on `conn`: ping now rather than at the next tick. */
@@ -66,9 +89,12 @@ export class SessionKeeper {
     this.timer = undefined;
   }
 
-  /** Single-flight: the new connection, or undefined if `old` is no longer worth renewing. */
+  /**
+   * Single-flight: the new connection, or undefined if `old` is no longer worth renewing (or is
+   * stdio, whose "session" is the child itself: a second one would be a second server).
+   */
   renew(old: Connection): Promise<Connection | undefined> {
-    if (!this.host.isCurrent(old)) return Promise.resolve(undefined);
+    if (!this.options.renewSessions || !this.host.isCurrent(old)) return Promise.resolve(undefined);
     this.renewal ??= this.reinitialise(old).finally(() => {
       this.renewal = undefined;
     });
@@ -110,17 +136,26 @@ export class SessionKeeper {
   private async ping(conn: Connection): Promise<void> {
     if (!this.host.isCurrent(conn) || this.pinging === conn) return;
     this.pinging = conn;
-    const { pingIntervalMs, listTimeoutMs } = this.options;
+    const { pingIntervalMs, listTimeoutMs, renewSessions } = this.options;
+    const timeoutMs = pingTimeout(pingIntervalMs, listTimeoutMs);
+    const sentAt = Date.now();
     let failure: unknown;
     try {
-      await conn.ping(Math.min(Math.max(pingIntervalMs, 1000), listTimeoutMs));
+      await conn.ping(timeoutMs);
     } catch (error) {
       failure = error ?? new Error('ping failed');
     }
     if (this.pinging === conn) this.pinging = undefined;
     if (!this.host.isCurrent(conn)) return;
-    if (failure === undefined) this.watch(conn);
-    else if (isSessionGone(failure)) await this.renew(conn);
-    else this.host.lost(conn, `ping failed: ${messageOf(failure)}`);
+    // A server that answers with an error (one that never learnt `ping`) is alive all the same.
+    if (failure === undefined || failure instanceof ProtocolError) {
+      this.schedule(conn, Math.max(0, sentAt + pingIntervalMs - Date.now()));
+    } else if (renewSessions && isSessionGone(failure)) {
+      await this.renew(conn);
+    } else if (failure instanceof SdkError && failure.code === SdkErrorCode.RequestTimeout) {
+      this.host.unresponsive(conn, `no answer to a ping within ${timeoutMs} ms`);
+    } else {
+      this.host.lost(conn, `ping failed: ${messageOf(failure)}`);
+    }
   }
 }

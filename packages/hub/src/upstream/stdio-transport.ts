@@ -54,6 +54,7 @@ const STDERR_MAX_LINE = 64 * 1024;
  *
  *   start:  spawn (detached) ─▶ 'spawn' ✓ | 'error' ✗
  *   close:  end stdin ─(100 ms)─▶ SIGTERM −pgid ─(stopGraceMs)─▶ SIGKILL −pgid ─(2 s)─▶ done
+ *   kill:   SIGKILL −pgid ─▶ close (it is gone within the first step)
  *   exit:   leader gone ─▶ SIGKILL −pgid (orphans) ─▶ stderr drained (≤100 ms) ─▶ onclose
  *
  * Framing is newline-delimited JSON; a line that is not a JSON-RPC message is logged and
@@ -143,6 +144,17 @@ export class ChildProcessTransport implements Transport {
   close(): Promise<void> {
     this.closing ??= this.stop();
     return this.closing;
+  }
+
+  /**
+   * SIGKILL to the whole group at once, then close(): for a child that no longer answers
+   * (stopped, wedged), which would only sit out the gentle steps; a stopped process cannot act
+   * on SIGTERM, while SIGKILL ends it all the same.
+   */
+  kill(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid !== undefined && this.exitInfo === undefined) signalGroup(pid, 'SIGKILL');
+    return this.close();
   }
 
   private wire(child: ChildProcess, pid: number): void {

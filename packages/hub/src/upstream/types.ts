@@ -16,7 +16,12 @@ export interface ToolResult {
   [key: string]: unknown;
 }
 
-export type UpstreamStateName = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
+/**
+ * `unresponsive`: it stopped answering pings; it has been killed and waits to be restarted,
+ * like `restarting`, which is a loss of any other kind (an exit, a closed connection).
+ */
+export type UpstreamStateName =
+  'starting' | 'ready' | 'restarting' | 'unresponsive' | 'failed' | 'stopped';
 
 export interface UpstreamStatus {
   name: string;
@@ -42,7 +47,9 @@ export interface CallOptions {
 }
 
 export type UpstreamErrorCode =
-  | 'UPSTREAM_UNAVAILABLE' // not ready: starting, restarting, failed or stopped
+  | 'UPSTREAM_UNAVAILABLE' // not ready: starting or stopped, or the connection broke mid-call
+  | 'UPSTREAM_RESTARTING' // down (restarting or failed); the message says when it is expected back
+  | 'UPSTREAM_UNRESPONSIVE' // stopped answering pings: killed, and restarted after a pause
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_CANCELLED'
   | 'UPSTREAM_RPC_ERROR' // the upstream answered with a JSON-RPC error (see rpcCode)

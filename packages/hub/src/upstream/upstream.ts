@@ -17,7 +17,6 @@ import type {
   CallOptions,
   ToolResult,
   UpstreamEvents,
-  UpstreamStateName,
   UpstreamStatus,
   UpstreamTool,
 } from './types.js';
@@ -25,7 +24,12 @@ import type {
 export interface UpstreamOptions {
   logger: Logger;
   restart?: Partial<RestartPolicy>;
-  /** HTTP/SSE: a ping this often; a failed one means the server is gone. Default 30,000. */
+  /**
+   * A ping this often, counted from when the last one was sent; 0: never. One unanswered for the
+   * interval (at least 1 s, at most listTimeoutMs) marks the server `unresponsive`; one that
+   * fails outright means it is gone. The server's own `pingIntervalMs` wins over this. Default
+   * 10,000 for stdio (a local pipe: cheap), 30,000 for HTTP and SSE.
+   */
   pingIntervalMs?: number;
   /** stdio: how long SIGTERM has before SIGKILL. Default 2,000. */
   stopGraceMs?: number;
@@ -50,6 +54,7 @@ export interface UpstreamOptions {
 }
 
 const STDERR_TAIL = 100;
+const DEFAULT_PING_MS = { stdio: 10_000, http: 30_000, sse: 30_000 } as const;
 
 /**
  * Names of env variables and headers whose values are credentials. Only those are registered:
@@ -74,6 +79,16 @@ function secretsOf(config: ServerConfig): string[] {
 }
 
 /**
+ * Down, waiting for the next attempt at retryAt: retryTimer is set while waiting, unset while
+ * that attempt runs. `unresponsive` is a server killed because it stopped answering pings.
+ */
+interface DownPhase {
+  state: 'restarting' | 'unresponsive' | 'failed';
+  retryAt: number;
+  retryTimer?: NodeJS.Timeout;
+}
+
+/**
  * What the supervisor holds in each state. Timers live inside the state that owns them, so
  * entering the next state clears them (enter()) and a field of `ready` cannot be read while
  * restarting.
@@ -86,8 +101,7 @@ type Phase =
       conn: Connection;
       stableTimer: NodeJS.Timeout;
     }
-  /** retryTimer is set while waiting, unset while a restart attempt runs. */
-  | { state: 'restarting' | 'failed'; retryTimer?: NodeJS.Timeout }
+  | DownPhase
   | { state: 'stopped' };
 
 type ReadyPhase = Extract<Phase, { state: 'ready' }>;
@@ -98,7 +112,12 @@ type ReadyPhase = Extract<Phase, { state: 'ready' }>;
  *
  *   idle ─start()─▶ starting ──ok──▶ ready ──lost──▶ restarting ─(delay)─▶ attempt ─ok─▶ ready
  *                      └──fail──▶ restarting           6th failure in a row ─▶ failed (retry at maxMs)
+ *                                  ready ──ping unanswered──▶ unresponsive: calls fail, SIGKILL,
+ *                                                             ─(delay)─▶ attempt, as above
  *   any ─stop()─▶ stopped
+ *
+ * While down, calls are refused at once with what happens next: UPSTREAM_RESTARTING or
+ * UPSTREAM_UNRESPONSIVE, naming the attempt and when it is due (notReadyError).
  *
  * An expired HTTP session (404) is not a loss: the SessionKeeper re-initialises it in place,
  * state stays ready, and the call that met the 404 is sent once more on the new session.
@@ -115,8 +134,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private readonly toolList = new ToolList();
   private readonly stderr = new Tail<string>(STDERR_TAIL);
   private readonly connections = new Set<Connection>();
-  /** HTTP and SSE only: pings, and re-initialises expired sessions. */
-  private readonly keeper?: SessionKeeper;
+  /** Pings (every transport), and re-initialises expired sessions (HTTP and SSE). */
+  private readonly keeper: SessionKeeper;
   /** Tool listings in progress by connection; `again` when list_changed came meanwhile. */
   private readonly refreshing = new WeakMap<Connection, { again: boolean }>();
   private started?: Promise<void>;
@@ -154,28 +173,29 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       onToolsChanged: (conn) => void this.refreshTools(conn),
       onTransportError: (conn, error) => {
         this.log.debug({ err: loggable(error) }, 'transport error');
-        this.keeper?.transportError(conn, error);
+        this.keeper.transportError(conn, error);
       },
       onStderrLine: (line) => this.stderrLine(line),
       lastStderrLine: () => this.stderr.last(),
     };
-    if (config.type !== 'stdio') {
-      const host = {
-        isCurrent: (conn: Connection) => this.readyWith(conn) !== undefined,
-        connect: () => this.connect(),
-        replace: (old: Connection, next: Connection, tools: ToolListing) => {
-          const phase = this.readyWith(old);
-          if (phase !== undefined) phase.conn = next;
-          this.setTools(tools);
-        },
-        lost: (conn: Connection, reason: string) => this.lost(conn, reason),
-      };
-      this.keeper = new SessionKeeper(host, {
-        pingIntervalMs: options.pingIntervalMs ?? 30_000,
-        listTimeoutMs: this.listTimeoutMs,
-        logger: this.log,
-      });
-    }
+    const host = {
+      isCurrent: (conn: Connection) => this.readyWith(conn) !== undefined,
+      connect: () => this.connect(),
+      replace: (old: Connection, next: Connection, tools: ToolListing) => {
+        const phase = this.readyWith(old);
+        if (phase !== undefined) phase.conn = next;
+        this.setTools(tools);
+      },
+      lost: (conn: Connection, reason: string) => this.lost(conn, reason),
+      unresponsive: (conn: Connection, reason: string) => this.unresponsive(conn, reason),
+    };
+    this.keeper = new SessionKeeper(host, {
+      pingIntervalMs:
+        config.pingIntervalMs ?? options.pingIntervalMs ?? DEFAULT_PING_MS[config.type],
+      listTimeoutMs: this.listTimeoutMs,
+      renewSessions: config.type !== 'stdio',
+      logger: this.log,
+    });
   }
 
   get status(): UpstreamStatus {
@@ -226,7 +246,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (cancelled()) {
       throw new UpstreamError('UPSTREAM_CANCELLED', 'the call was cancelled before it started');
     }
-    await this.keeper?.renewing;
+    await this.keeper.renewing;
     const conn = this.readyConnection();
     if (!this.toolList.has(name)) {
       throw new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `${this.config.name} has no tool ${name}`);
@@ -234,10 +254,11 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     try {
       return await conn.call(name, args, options);
     } catch (error) {
-      if (this.keeper === undefined || !isSessionGone(error) || cancelled()) {
+      if (!isSessionGone(error) || cancelled()) {
         throw this.callFailed(conn, error, options);
       }
-      // The server forgot our session before it saw the request: safe to send it once more.
+      // The server forgot our session before it saw the request: safe to send it once more
+      // (never for stdio: renew() gives nothing there).
       const renewed = await this.keeper.renew(conn);
       if (renewed === undefined) throw this.callFailed(conn, error, options);
       try {
@@ -250,17 +271,61 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
 
   private readyConnection(): Connection {
     if (this.phase.state === 'ready') return this.phase.conn;
-    const why = this.lastError === undefined ? '' : `: ${this.lastError}`;
-    throw new UpstreamError(
-      'UPSTREAM_UNAVAILABLE',
-      `${this.config.name} is ${this.status.state}${why}`,
+    throw this.notReadyError();
+  }
+
+  /**
+   * Why a call cannot be served now, and what happens next, for whoever is refused: the hub
+   * passes it on for a tool of a server that is down (whose tools left the catalog).
+   */
+  notReadyError(): UpstreamError {
+    const phase = this.phase;
+    const name = this.config.name;
+    const last = this.lastError === undefined ? '' : `. Last error: ${this.lastError}`;
+    switch (phase.state) {
+      case 'restarting':
+        return new UpstreamError(
+          'UPSTREAM_RESTARTING',
+          `server ${name} is restarting ${this.next(phase)}${last}`,
+        );
+      case 'failed':
+        return new UpstreamError(
+          'UPSTREAM_RESTARTING',
+          `server ${name} keeps failing and is restarting ${this.next(phase)}${last}`,
+        );
+      case 'unresponsive':
+        return this.stoppedAnswering(phase);
+      default: {
+        const why = this.lastError === undefined ? '' : `: ${this.lastError}`;
+        return new UpstreamError(
+          'UPSTREAM_UNAVAILABLE',
+          `server ${name} is ${this.status.state}${why}`,
+        );
+      }
+    }
+  }
+
+  /** What the calls of an unresponsive server fail with: in flight when it was marked, or new. */
+  private stoppedAnswering(phase: DownPhase): UpstreamError {
+    const why = this.lastError ?? 'no answer to a ping';
+    return new UpstreamError(
+      'UPSTREAM_UNRESPONSIVE',
+      `server ${this.config.name} stopped answering (${why}); it was killed and is restarting ${this.next(phase)}`,
     );
+  }
+
+  /** `(attempt 2); expected back in about 4 s`, from the backoff's own schedule. */
+  private next(phase: DownPhase): string {
+    const attempt = `attempt ${this.failures}`;
+    if (phase.retryTimer === undefined) return `(${attempt} is under way)`;
+    const seconds = Math.max(1, Math.ceil((phase.retryAt - Date.now()) / 1000));
+    return `(${attempt}); expected back in about ${seconds} s`;
   }
 
   private callFailed(conn: Connection, error: unknown, options: CallOptions): UpstreamError {
     const mapped = toUpstreamError(error, options.signal);
     // A transport failure on an HTTP session may be the server dying: check now, not at the next ping.
-    if (mapped.code === 'UPSTREAM_UNAVAILABLE') this.keeper?.checkNow(conn);
+    if (mapped.code === 'UPSTREAM_UNAVAILABLE') this.keeper.checkNow(conn);
     return mapped;
   }
 
@@ -308,7 +373,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     }, this.policy.stableMs).unref();
     this.setTools(tools);
     this.enter({ state: 'ready', conn, stableTimer });
-    this.keeper?.watch(conn);
+    this.keeper.watch(conn);
     this.log.info({ tools: tools.tools.length, pid: conn.pid }, 'ready');
   }
 
@@ -320,19 +385,39 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.scheduleRestart(reason);
   }
 
-  private scheduleRestart(why: string): void {
+  /**
+   * The live connection stopped answering pings: it is marked, its calls fail at once with what
+   * happens next, and it is killed (SIGKILL to a child's group) and restarted after the backoff.
+   */
+  private unresponsive(conn: Connection, reason: string): void {
+    if (this.readyWith(conn) === undefined) {
+      void conn.close();
+      return;
+    }
+    this.log.warn({ reason, pid: conn.pid }, 'upstream unresponsive; killing it');
+    const phase = this.scheduleRestart(reason, 'unresponsive');
+    // Even when this makes a crash loop (`failed`), its calls hear what happened to them.
+    void conn.abandon(this.stoppedAnswering(phase));
+  }
+
+  private scheduleRestart(
+    why: string,
+    down: 'restarting' | 'unresponsive' = 'restarting',
+  ): DownPhase {
     const reason = redact(why);
     this.failures++;
     this.lastError = reason;
     const delay = restartDelay(this.failures, this.policy, this.random);
-    const state: UpstreamStateName = isFailing(this.failures) ? 'failed' : 'restarting';
-    const phase: Phase = { state };
+    // A crash loop reads `failed` whatever the last failure was.
+    const state: DownPhase['state'] = isFailing(this.failures) ? 'failed' : down;
+    const phase: DownPhase = { state, retryAt: Date.now() + delay };
     phase.retryTimer = setTimeout(() => {
       phase.retryTimer = undefined;
       void this.attempt();
     }, delay).unref();
     this.enter(phase);
     this.log.warn({ reason, delayMs: delay, failures: this.failures }, `${state}; retrying`);
+    return phase;
   }
 
   /** The single teardown path of a state's timers. */
@@ -340,8 +425,12 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const prev = this.phase;
     if (prev.state === 'ready') {
       clearTimeout(prev.stableTimer);
-      this.keeper?.unwatch();
-    } else if (prev.state === 'restarting' || prev.state === 'failed') {
+      this.keeper.unwatch();
+    } else if (
+      prev.state === 'restarting' ||
+      prev.state === 'unresponsive' ||
+      prev.state === 'failed'
+    ) {
       clearTimeout(prev.retryTimer);
     }
     this.phase = next;
@@ -379,7 +468,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       } while (refresh.again);
     } catch (error) {
       this.log.warn({ err: loggable(error) }, 'refreshing tools failed');
-      if (isSessionGone(error)) void this.keeper?.renew(conn);
+      if (isSessionGone(error)) void this.keeper.renew(conn);
     } finally {
       this.refreshing.delete(conn);
     }

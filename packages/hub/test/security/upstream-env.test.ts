@@ -260,7 +260,9 @@ describe('secrets in upstream errors', () => {
     expect(status.lastError).toBeTruthy();
     expect(JSON.stringify(status)).not.toContain('secretpw');
     const error = await rejection(upstream.callTool('echo', { text: 'x' }, { timeoutMs: 1000 }));
-    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+    // Its message quotes the last error (which quoted the URL): still masked.
+    expect(error.code).toBe('UPSTREAM_RESTARTING');
+    expect(error.message).toContain('Last error:');
     expect(error.message).not.toContain('secretpw');
     expect(logs.text()).not.toContain('secretpw');
   });

@@ -112,10 +112,10 @@ describe('a stdio upstream', () => {
     expect((await slow).code).toBe('UPSTREAM_UNAVAILABLE');
     expect(upstream.status.state).toBe('restarting');
     expect(upstream.status.lastError).toMatch(/^exited with code 1/);
-    // While it restarts, calls fail fast instead of waiting.
+    // While it restarts, calls fail fast instead of waiting, saying so.
     expect(
       (await rejection(upstream.callTool('echo', { text: 'x' }, { timeoutMs: 5000 }))).code,
-    ).toBe('UPSTREAM_UNAVAILABLE');
+    ).toBe('UPSTREAM_RESTARTING');
     await waitUntil(() => upstream.status.state === 'ready', { what: 'the restart' });
     expect(upstream.status.restarts).toBe(1);
     expect(upstream.status.pid).not.toBe(firstPid);
