@@ -303,7 +303,9 @@ export class Hub extends EventEmitter<HubEvents> {
     const status = session.status;
     if (!this.shared || this.leases.has(name)) return { ...status, owner: this.instance };
     const row = this.remote.get(name);
-    if (!row) return { ...status, owner: '' };
+    // No word from the owner yet, or only our own old row: we do not hold it, so who does is
+    // unknown until the owner speaks.
+    if (!row || row.owner === this.instance) return { ...status, owner: '' };
     return {
       ...status,
       state: row.state,
@@ -717,6 +719,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private surrender(name: string, why: string): void {
     const session = this.sessions.get(name);
     this.leases.delete(name);
+    this.remote.delete(name);
     if (!session) return;
     this.options.logger.warn({ endpoint: name, why }, `endpoint ${name}: handed over (${why})`);
     this.sessions.delete(name);
@@ -761,6 +764,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.claimRunning = true;
     try {
       const names = [...this.sessions.keys()];
+      if (this.cluster && this.claimRounds++ % 5 === 0) await this.refreshRemote(names);
       const instances = this.cluster?.members().length ?? 1;
       const { claim, shed } = this.balancer.next(names.length, instances, this.leases.size);
       if (shed > 0) this.shed(shed);
@@ -789,11 +793,6 @@ export class Hub extends EventEmitter<HubEvents> {
       const others = shuffled(rest.filter((n) => preferredOwner(n, members) !== this.instance));
       const wanted = Math.max(0, claim - overdue.length);
       for (const name of [...overdue, ...[...mine, ...others].slice(0, wanted)]) this.claim(name);
-      if (this.cluster && this.claimRounds++ % 5 === 0) {
-        const elsewhere = names.filter((n) => !this.leases.has(n));
-        const rows = await this.cluster.readStatus(elsewhere);
-        this.remote = new Map(rows.map((r) => [r.endpointId, r]));
-      }
     } catch (error) {
       this.options.logger.debug({ err: error }, 'claim round failed');
     } finally {
@@ -803,6 +802,25 @@ export class Hub extends EventEmitter<HubEvents> {
         this.claimSoon();
       }
     }
+  }
+
+  /**
+   * Rereads the owners' status of the endpoints held elsewhere, in case an event was missed:
+   * from Redis, or from PostgreSQL when Redis cannot be reached (cut off, this instance's view
+   * would otherwise freeze at the moment of the cut).
+   */
+  private async refreshRemote(names: readonly string[]): Promise<void> {
+    const elsewhere = names.filter((n) => !this.leases.has(n));
+    let rows: EndpointStatusRow[];
+    try {
+      rows = await this.cluster!.readStatus(elsewhere);
+    } catch {
+      const wanted = new Set(elsewhere);
+      rows = ((await this.options.store?.status.list().catch(() => [])) ?? []).filter((r) =>
+        wanted.has(r.endpointId),
+      );
+    }
+    this.remote = new Map(rows.map((r) => [r.endpointId, r]));
   }
 
   /** Gives up `count` endpoints (idle ones first) so that instances below their share take them. */
@@ -823,6 +841,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const lease = this.leases.get(name);
     if (!session || !lease) return;
     this.leases.delete(name);
+    this.remote.delete(name);
     this.sessions.delete(name);
     this.options.logger.info({ endpoint: name }, `endpoint ${name}: ${why}`);
     void session

@@ -25,6 +25,12 @@ export interface RedisOwnershipOptions {
    * renewal could be confirmed.
    */
   safetyMarginMs?: number;
+  /**
+   * A lease whose fence counter was missing (Redis lost its keys, or a first acquisition) is
+   * handed out only after this long: a previous owner's next renewal, which is refused and
+   * makes it close its socket, and time for the close. Default TTL/3 + TTL/10.
+   */
+  settleMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -62,6 +68,7 @@ export class RedisOwnership implements Ownership {
   readonly ttlMs: number;
   readonly safetyMarginMs: number;
   private readonly renewEveryMs: number;
+  private readonly settleMs: number;
   private readonly redis: Redis & LeaseCommands;
   private readonly keys: ClusterKeys;
   private readonly clock: Clock;
@@ -80,6 +87,7 @@ export class RedisOwnership implements Ownership {
     if (!Number.isInteger(ttlMs) || ttlMs < 3)
       throw new RangeError(`ttlMs must be an integer of at least 3, got ${ttlMs}`);
     this.renewEveryMs = Math.floor(ttlMs / 3);
+    this.settleMs = options.settleMs ?? this.renewEveryMs + Math.floor(ttlMs / 10);
     const margin = options.safetyMarginMs ?? Math.floor(ttlMs / 5);
     if (!(margin >= 0 && margin < ttlMs - this.renewEveryMs))
       throw new RangeError(
@@ -170,16 +178,17 @@ export class RedisOwnership implements Ownership {
     const value = leaseValue(this.instance, randomBytes(16).toString('hex'));
     const sentAt = this.clock.now();
     let fence: number;
+    let counterExisted: boolean;
     try {
-      fence = Number(
-        await this.redis.tetherLeaseAcquire(
-          this.keys.lease(endpointId),
-          this.keys.fence(endpointId),
-          value,
-          this.ttlMs,
-          Math.floor(sentAt),
-        ),
+      const [answer, existed] = await this.redis.tetherLeaseAcquire(
+        this.keys.lease(endpointId),
+        this.keys.fence(endpointId),
+        value,
+        this.ttlMs,
+        Math.floor(sentAt),
       );
+      fence = Number(answer);
+      counterExisted = Number(existed) === 1;
     } catch (error) {
       this.logger?.warn({ err: error, endpoint: endpointId }, 'lease acquisition failed');
       // The script may have run before the reply was lost: free the key rather than orphan it.
@@ -200,6 +209,13 @@ export class RedisOwnership implements Ownership {
     this.leases.set(endpointId, held);
     if (!this.timer) this.nextRoundAt = this.clock.now() + this.renewEveryMs;
     this.wakeBy(Math.min(this.nextRoundAt, this.deadlineOf(held)));
+    if (!counterExisted && this.settleMs > 0) {
+      // Redis lost its keys (or this endpoint was never leased): whoever held it before finds
+      // out only at its next renewal, and closes its socket then. Until that can have
+      // happened, the lease is held (and renewed) but not yet handed out.
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.settleMs));
+      if (this.leases.get(endpointId) !== held) return null;
+    }
     return held.lease;
   }
 

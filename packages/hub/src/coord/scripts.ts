@@ -3,18 +3,22 @@ import type { ChainableCommander, Redis } from 'ioredis';
 /**
  * KEYS[1] lease, KEYS[2] fence counter
  * ARGV[1] lease value (token + instance), ARGV[2] ttl (ms), ARGV[3] fence floor (integer)
- * → the new fence (≥ 1), or 0 when the lease is held (by anyone, this very value included)
+ * → {fence, counter existed (1/0)}, or {0, 0} when the lease is held (by anyone, this very
+ * value included)
  * The fence is raised to the floor when the counter is below it, so it still outranks fences
  * written before the counter existed (a single node's, or those of a Redis that was flushed).
+ * A missing counter means Redis lost its keys (a restart without persistence): a previous
+ * owner may still hold a socket it has not yet learnt is no longer leased.
  */
 export const ACQUIRE = `
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0, 0} end
+local existed = redis.call('EXISTS', KEYS[2])
 local fence = redis.call('INCR', KEYS[2])
 if fence < tonumber(ARGV[3]) then
   redis.call('SET', KEYS[2], ARGV[3])
-  return tonumber(ARGV[3])
+  fence = tonumber(ARGV[3])
 end
-return fence
+return {fence, existed}
 `;
 
 /**
@@ -92,7 +96,7 @@ export interface LeaseCommands {
     value: string,
     ttlMs: number,
     floor: number,
-  ): Promise<number>;
+  ): Promise<[number, number]>;
   tetherLeaseRenew(lease: string, value: string, ttlMs: number): Promise<number>;
   tetherLeaseRelease(lease: string, value: string): Promise<number>;
 }

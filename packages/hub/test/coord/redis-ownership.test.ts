@@ -74,6 +74,8 @@ function instance(
     redis: options.redis ?? connect(),
     instance: name,
     prefix,
+    // The settle wait after lost keys has a test of its own; elsewhere it would only slow down.
+    settleMs: 0,
     ...options,
   });
   cleanups.push(() => ownership.close());
@@ -299,6 +301,24 @@ describe.skipIf(url === undefined)('Redis leases', () => {
     expect(await scripts.tetherLeaseRenew(keys.lease('e'), wrong, 5)).toBe(0);
     expect(await holderOf(prefix, 'e')).toBe('b');
     expect(await connect().pttl(keys.lease('e'))).toBeGreaterThan(1_000);
+  });
+
+  it('after Redis lost its keys, a new owner gets the lease only once the old one has let go', async () => {
+    const prefix = freshPrefix();
+    const a = instance('a', prefix, { ttlMs: 1_500, settleMs: undefined });
+    const lostA = lossesOf(a);
+    expect(await a.acquire('e')).not.toBeNull();
+    // A restarted Redis without persistence: every key gone, the old owner none the wiser.
+    const admin = connect();
+    await admin.del(...(await admin.keys(`${prefix}*`)));
+
+    const b = instance('b', prefix, { ttlMs: 1_500, settleMs: undefined });
+    const lease = await b.acquire('e');
+    const handedOutAt = Date.now();
+    expect(lease).not.toBeNull();
+    // The old owner's renewal was refused (and its socket would have closed) before that.
+    expect(lostA.map((l) => l.endpointId)).toEqual(['e']);
+    expect(lostA[0]!.at).toBeLessThanOrEqual(handedOutAt);
   });
 
   it('refuses a safety margin that would lose a lease before its first renewal', () => {
