@@ -51,6 +51,8 @@ export const en = {
   'state.backoff': 'Connection lost; waiting before the next attempt.',
   'state.parked':
     'Circuit open after repeated failures: slow probes only. Retry now to try at once.',
+  'state.reconnecting':
+    'A planned reconnect (the tool set changed, or a retry): the old socket is closing.',
 
   'serverState.starting': 'Starting and listing its tools.',
   'serverState.ready': 'Running; its tools are served.',
@@ -271,6 +273,7 @@ export const zhCN: Record<MessageKey, string> = {
   'state.ready': '握手完成：接入点已获取工具列表。',
   'state.backoff': '连接已断开，等待下一次重试。',
   'state.parked': '多次失败后熔断：只做低频探测。可点“立即重试”马上再试。',
+  'state.reconnecting': '计划内重连（工具集变化或手动重试）：旧连接正在关闭。',
 
   'serverState.starting': '正在启动并列出工具。',
   'serverState.ready': '运行中，其工具正在提供。',
