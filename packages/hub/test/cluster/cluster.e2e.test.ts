@@ -12,8 +12,7 @@
  * `accounting().maxOpen` stays 1), and no instance died unasked.
  *
  * Needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL): skipped locally without them, a
- * failure under CI=true. Run: npx vitest run -c packages/hub/test/cluster/vitest.pending.config.ts (while pending;
- * once renamed cluster.e2e.test.ts: npx vitest run packages/hub/test/cluster)
+ * failure under CI=true. Run: npx vitest run packages/hub/test/cluster
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireService } from '@tether/testkit';
