@@ -108,10 +108,13 @@ export class EndpointSession {
     clearTimeout(this.toolTimer);
     clearTimeout(this.handshakeTimer);
     this.jobs.clear();
-    await this.link.close(code, reason);
-    // Counted warnings are written while the redactor still knows this endpoint's token.
-    this.warnings.flush();
-    this.releaseSecrets();
+    try {
+      await this.link.close(code, reason);
+    } finally {
+      // Counted warnings are written while the redactor still knows this endpoint's token.
+      this.warnings.flush();
+      this.releaseSecrets();
+    }
   }
 
   /**

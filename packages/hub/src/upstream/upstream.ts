@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { maskUrl, redact, registerSecrets, secretsOfUrl } from '../log/redact.js';
+import { isCredentialName, maskUrl, redact, registerSecrets, secretsOfUrl } from '../log/redact.js';
 import { defaultRestartPolicy, isFailing, restartDelay } from './backoff.js';
 import type { RestartPolicy } from './backoff.js';
 import { Connection } from './connection.js';
@@ -57,14 +57,13 @@ const STDERR_TAIL = 100;
 const DEFAULT_PING_MS = { stdio: 10_000, http: 30_000, sse: 30_000 } as const;
 
 /**
- * Names of env variables and headers whose values are credentials. Only those are registered:
- * a value such as `production` or `application/json` masked in every message would garble them.
+ * Values of env variables and headers whose names say credential (the redactor's one list).
+ * Only those are registered: a value such as `production` or `application/json` masked in
+ * every message would garble them.
  */
-const CREDENTIAL_NAME = /token|key|secret|pass|pwd|auth|cookie|credential|session|sig/i;
-
 const credentials = (entries: Record<string, string>) =>
   Object.entries(entries)
-    .filter(([name]) => CREDENTIAL_NAME.test(name))
+    .filter(([name]) => isCredentialName(name))
     .map(([, value]) => value);
 
 /** What this server's config holds that must never be shown: credential values, URL passwords. */
@@ -229,9 +228,12 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.enter({ state: 'stopped' });
-      await Promise.all([...this.connections].map((c) => c.close()));
-      // Last: the closing connections' final errors are still masked.
-      this.forgetSecrets();
+      try {
+        await Promise.all([...this.connections].map((c) => c.close()));
+      } finally {
+        // Last: the closing connections' final errors are still masked.
+        this.forgetSecrets();
+      }
       this.log.info('stopped');
     })();
     return this.stopping;

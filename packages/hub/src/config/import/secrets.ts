@@ -1,9 +1,8 @@
+import { isCredentialName } from '../../log/redact.js';
 import { isRecord } from '../fields.js';
 import type { TetherConfigFile } from './convert.js';
 import { envName } from './vscode.js';
 
-const SECRET_NAME =
-  /token|secret|passw(or)?d|api[-_]?key|access[-_]?key|private[-_]?key|credential|auth/i;
 // Query parameters also go by short names (`?key=…` for many map and search APIs).
 const SECRET_PARAM = /^(key|sig|signature)$/i;
 
@@ -21,7 +20,7 @@ export function secretNotes(config: TetherConfigFile): string[] {
     const prefix = envName(name);
     if (isRecord(server['env'])) {
       for (const [key, value] of Object.entries(server['env'])) {
-        if (!SECRET_NAME.test(key) || !plain(value)) continue;
+        if (!isCredentialName(key) || !plain(value)) continue;
         notes.push(
           `mcpServers.${name}.env.${key} holds a secret in plain text; consider "\${${key}}" and set ${key} in the hub's environment.`,
         );
@@ -29,7 +28,7 @@ export function secretNotes(config: TetherConfigFile): string[] {
     }
     if (isRecord(server['headers'])) {
       for (const [key, value] of Object.entries(server['headers'])) {
-        if (!SECRET_NAME.test(key) && !/^(x-)?api-?key$|cookie/i.test(key)) continue;
+        if (!isCredentialName(key) && !/^(x-)?api-?key$|cookie/i.test(key)) continue;
         if (!plain(value)) continue;
         const variable = `${prefix}_${/auth/i.test(key) ? 'TOKEN' : envName(key)}`;
         const scheme = /^(Bearer|Basic|Token)\s+/i.exec(value)?.[0] ?? '';
@@ -62,7 +61,7 @@ function urlSuggestion(url: string, prefix: string): string | undefined {
   const vars: string[] = [];
   let text = url;
   for (const [key, value] of parsed.searchParams) {
-    if (!(SECRET_NAME.test(key) || SECRET_PARAM.test(key)) || !plain(value)) continue;
+    if (!(isCredentialName(key) || SECRET_PARAM.test(key)) || !plain(value)) continue;
     const variable = `${prefix}_${envName(key)}`;
     vars.push(variable);
     text = text.replace(`${key}=${encodeURIComponent(value)}`, `${key}=\${${variable}}`);
