@@ -11,6 +11,7 @@ import {
 import type { Row } from './link.js';
 import { hubMemory, relayOverhead } from './hub.js';
 import { sessionBench } from './session.js';
+import { reconnectStorm } from './storm.js';
 
 const only = process.argv[2];
 const scenarios: Array<[string, () => Promise<Row | Row[]>]> = [
@@ -22,6 +23,7 @@ const scenarios: Array<[string, () => Promise<Row | Row[]>]> = [
   ['relay', () => relayOverhead()],
   ['hub-memory', () => hubMemory()],
   ['session', () => sessionBench()],
+  ['storm', () => reconnectStorm()],
 ];
 
 const rows: Row[] = [];

@@ -105,6 +105,7 @@ describe('public surface', () => {
   it('pins the exports of @tether/link', async () => {
     const link = await import('../packages/link/src/index.js');
     expect(Object.keys(link).sort()).toEqual([
+      'ConnectBudget',
       'Emitter',
       'Link',
       'LinkError',

@@ -13,6 +13,14 @@ export interface BackoffOptions {
   capMs?: number;
   /** Delay after an "unwelcome" close (bad token, replaced): uniform in [½x, x]. Default 60,000. */
   unwelcomeMs?: number;
+  /**
+   * Flapping: more than `flapLimit` losses after a completed handshake within `flapWindowMs`
+   * damp the link: its first retry waits at least `flapFloorMs`, doubling with every further
+   * loss in the window, up to `capMs`. Defaults 5, 60,000 and 1,000.
+   */
+  flapLimit?: number;
+  flapWindowMs?: number;
+  flapFloorMs?: number;
 }
 
 export interface RetryContext {
@@ -20,12 +28,21 @@ export interface RetryContext {
   failures: number;
   /** How long the link has been out of service in this outage. */
   outageMs: number;
+  /**
+   * Set when many links lost their sockets at once (a shared ConnectBudget says so): the first
+   * retry is spread over this many ms instead of `firstRetryMaxMs`, whichever is wider.
+   */
+  spreadMs?: number;
 }
 
 export interface Backoff {
   delay(context: RetryContext, random: () => number): number;
   /** Delay after the endpoint said we are not welcome. */
   unwelcomeDelay(random: () => number): number;
+  /** How far back losses after a completed handshake are counted. Absent: never damped. */
+  readonly flapWindowMs?: number;
+  /** The least first-retry wait for a link with `losses` such losses in the window; 0 = none. */
+  flapFloor?(losses: number): number;
 }
 
 /**
@@ -36,6 +53,11 @@ export interface Backoff {
  * Why not ceiling = base·2^attempt: the ceiling then tracks the elapsed time one-for-one, and a
  * server back after a 5 s outage is found up to 8–15 s later (p99). Halving that ratio keeps a
  * 5 s outage under 3 s to recover at p99 while a fleet still spreads its attempts evenly.
+ *
+ * The outage is counted from the first failure of a run, and a run ends with every completed
+ * handshake (the link does that): connected time is not outage, so a link that drops again
+ * after working starts over at the quick first retry. A link that does so too often is damped
+ * instead (`flapFloor`), so a flapping endpoint is not hammered either.
  */
 export function fullJitterBackoff(options: BackoffOptions = {}): Backoff {
   const first = options.firstRetryMaxMs ?? 250;
@@ -43,14 +65,21 @@ export function fullJitterBackoff(options: BackoffOptions = {}): Backoff {
   const floor = options.floorMs ?? 500;
   const cap = options.capMs ?? 30_000;
   const unwelcome = options.unwelcomeMs ?? 60_000;
+  const flapLimit = options.flapLimit ?? 5;
+  const flapFloorMs = options.flapFloorMs ?? 1_000;
   return {
-    delay({ failures, outageMs }, random) {
-      if (failures <= 1) return Math.floor(random() * (first + 1));
+    delay({ failures, outageMs, spreadMs = 0 }, random) {
+      if (failures <= 1) return Math.floor(random() * (Math.max(first, spreadMs) + 1));
       const ceiling = Math.min(cap, Math.max(floor, ratio * outageMs));
       return Math.floor(random() * (ceiling + 1));
     },
     unwelcomeDelay(random) {
       return Math.floor(unwelcome / 2 + random() * (unwelcome / 2));
+    },
+    flapWindowMs: options.flapWindowMs ?? 60_000,
+    flapFloor(losses) {
+      if (losses <= flapLimit) return 0;
+      return Math.min(cap, flapFloorMs * 2 ** (losses - flapLimit - 1));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { fullJitterBackoff } from './backoff.js';
 import type { Backoff, BackoffOptions } from './backoff.js';
+import type { ConnectBudget, ConnectTicket } from './budget.js';
 import { systemClock } from './clock.js';
 import type { Clock } from './clock.js';
 import { Emitter } from './emitter.js';
@@ -7,7 +8,15 @@ import { LinkError } from './errors.js';
 import { browserSocketFactory, platformWebSocket } from './socket.js';
 import type { LinkSocket, SocketFactory } from './socket.js';
 import { defaultUnwelcome } from './states.js';
-import type { Cause, LinkStateName, LinkStatus, Transition, UnwelcomePredicate } from './states.js';
+import type {
+  Cause,
+  CheckTrigger,
+  Damping,
+  LinkStateName,
+  LinkStatus,
+  Transition,
+  UnwelcomePredicate,
+} from './states.js';
 
 export interface LinkOptions {
   /** The endpoint URL; a function is read at every attempt (tokens can be rotated). */
@@ -39,6 +48,18 @@ export interface LinkOptions {
   closeGraceMs?: number;
   /** For sockets without ping frames (browsers): send an application-level heartbeat. */
   heartbeat?: (send: (data: string) => void) => void;
+  /**
+   * A socket checked at once (a send failed, or the send buffer keeps growing) must show a sign
+   * of life within this, or it is cut. Default 2 s.
+   */
+  checkTimeoutMs?: number;
+  /** A send buffer above this that grows from one check to the next gets the socket checked. Default 1 MiB. */
+  bufferedLimitBytes?: number;
+  /**
+   * Shared by the links of one process (the hub): every attempt takes a token from it (or waits
+   * in its line), and it spreads first retries wider when many links lose their sockets at once.
+   */
+  connectBudget?: ConnectBudget;
 }
 
 export interface MessageMeta {
@@ -54,28 +75,41 @@ export interface LinkEvents extends Record<string, unknown[]> {
 
 type Timer = unknown;
 
+interface Live {
+  name: 'open' | 'ready';
+  since: number;
+  generation: number;
+  socket: LinkSocket;
+  heartbeat: Timer | undefined;
+  stable: Timer | undefined;
+  /** Last pong or frame from the peer. */
+  lastAlive: number;
+  /** Pings sent since then. */
+  unanswered: number;
+  /** When the regular heartbeat sends its next ping. */
+  nextPingAt: number;
+  /** A check under way: a ping went out at once and must be answered by `deadline`. */
+  check: { trigger: CheckTrigger; deadline: number } | undefined;
+  /** The send buffer at the last look, and how many looks in a row found it growing over the limit. */
+  buffered: number;
+  strikes: number;
+}
+
 /** Internal state: timers and the socket live only in the states that own them. */
 type State =
   | { name: 'disabled'; since: number }
   | { name: 'connecting'; since: number; attempt: number; socket: LinkSocket; timer: Timer }
-  | {
-      name: 'open' | 'ready';
-      since: number;
-      generation: number;
-      socket: LinkSocket;
-      heartbeat: Timer | undefined;
-      stable: Timer | undefined;
-      /** Last pong or frame from the peer. */
-      lastAlive: number;
-      /** Pings sent since then. */
-      unanswered: number;
-    }
+  | Live
+  /** A planned reconnect: the old socket is closing (its grace timer is in `closing`). */
+  | { name: 'reconnecting'; since: number; reason: string; socket: LinkSocket }
   | {
       name: 'backoff' | 'parked';
       since: number;
       failures: number;
       wakeAt: number | null;
       timer: Timer | undefined;
+      /** Waiting in the connect budget's line: the attempt starts when its turn comes. */
+      ticket?: ConnectTicket;
     };
 
 /**
@@ -90,19 +124,22 @@ export class Link extends Emitter<LinkEvents> {
   private readonly backoff: Backoff;
   private readonly factory: SocketFactory;
   private readonly unwelcome: UnwelcomePredicate;
+  private readonly budget: ConnectBudget | undefined;
   private failures = 0;
-  /** When the current run of failures began. */
+  /** When the current run of failures began. A completed handshake ends the run. */
   private outageSince = 0;
   private parkedAnnounced = false;
-  /** A planned reconnect is waiting for the old socket to close; attempts wait with it. */
-  private reconnecting = false;
-  private deferred: Cause | undefined;
+  /** When the socket was lost after a completed handshake, within the flap window. */
+  private flaps: number[] = [];
   private attempts = 0;
   private generation = 0;
   private online = true;
   private waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
-  /** Sockets closed politely by close(), waiting for the peer or the grace timer. */
-  private readonly closing = new Map<LinkSocket, { done(): void; timer: Timer }>();
+  /** Sockets closed politely, waiting for the peer or the grace timer. */
+  private readonly closing = new Map<
+    LinkSocket,
+    { done(): void; timer: Timer; gone: Promise<void> }
+  >();
 
   constructor(private readonly options: LinkOptions) {
     super();
@@ -113,6 +150,7 @@ export class Link extends Emitter<LinkEvents> {
       : fullJitterBackoff(options.backoff);
     this.factory = options.socketFactory ?? defaultFactory();
     this.unwelcome = options.unwelcome ?? defaultUnwelcome;
+    this.budget = options.connectBudget;
     this.state = { name: 'disabled', since: this.clock.now() };
   }
 
@@ -126,6 +164,8 @@ export class Link extends Emitter<LinkEvents> {
       case 'open':
       case 'ready':
         return { name: s.name, since: s.since, generation: s.generation };
+      case 'reconnecting':
+        return { name: s.name, since: s.since, reason: s.reason };
       case 'backoff':
         return { name: s.name, since: s.since, failures: s.failures, retryAt: s.wakeAt };
       case 'parked':
@@ -166,22 +206,25 @@ export class Link extends Emitter<LinkEvents> {
    * Resolves when a socket is open; rejects with LINK_CLOSED if close() comes first.
    */
   connect(): Promise<void> {
-    if (this.state.name === 'disabled') this.attempt({ type: 'person', action: 'connect' });
+    if (this.state.name === 'disabled') this.begin({ type: 'person', action: 'connect' });
     return this.whenOpen();
   }
 
-  /** Skips a backoff or wakes a parked link; joins an attempt or connection in progress. */
+  /**
+   * Skips a backoff or wakes a parked link; joins an attempt or connection in progress, a
+   * planned reconnect, and a place in the connect budget's line.
+   */
   retryNow(): void {
-    const { name } = this.state;
-    if (name === 'backoff' || name === 'parked' || name === 'disabled') {
-      this.attempt({ type: 'person', action: 'retryNow' });
+    const s = this.state;
+    if ((s.name === 'backoff' && !s.ticket) || s.name === 'parked' || s.name === 'disabled') {
+      this.begin({ type: 'person', action: 'retryNow' });
     }
   }
 
   /** Resolves when a socket is open (at once if it is). */
   whenOpen(signal?: AbortSignal): Promise<void> {
     if (this.state.name === 'open' || this.state.name === 'ready') return Promise.resolve();
-    if (this.state.name === 'disabled' && !this.deferred) {
+    if (this.state.name === 'disabled') {
       return Promise.reject(new LinkError('LINK_CLOSED', 'link is disabled'));
     }
     return new Promise((resolve, reject) => {
@@ -209,6 +252,9 @@ export class Link extends Emitter<LinkEvents> {
   markReady(): void {
     const s = this.state;
     if (s.name !== 'open') return;
+    // The handshake is done: the run of failures is over, and so is any outage.
+    this.failures = 0;
+    this.parkedAnnounced = false;
     this.enter({ ...s, name: 'ready', since: this.clock.now() }, { type: 'ready' });
   }
 
@@ -227,7 +273,14 @@ export class Link extends Emitter<LinkEvents> {
     const s = this.state;
     if (s.name !== 'open' && s.name !== 'ready') return false;
     if (generation !== undefined && generation !== s.generation) return false;
-    s.socket.send(data);
+    try {
+      s.socket.send(data);
+    } catch (error) {
+      // A send that fails says more than the next ping would: check the socket now.
+      this.check('send-failed', (error as Error).message);
+      return false;
+    }
+    this.watchBuffer(s);
     return true;
   }
 
@@ -242,24 +295,24 @@ export class Link extends Emitter<LinkEvents> {
     this.online = online;
     const s = this.state;
     if (s.name === 'backoff' || s.name === 'parked') {
-      if (online) this.attempt({ type: 'network', online });
+      if (online) this.begin({ type: 'network', online });
       else
         this.enter(
-          { ...s, since: s.since, wakeAt: null, timer: undefined },
+          { ...s, wakeAt: null, timer: undefined, ticket: undefined },
           { type: 'network', online },
         );
     } else if (!online && (s.name === 'open' || s.name === 'ready')) {
-      this.probeNow();
+      this.check('page');
     }
   }
 
   /** Browser hook: page visibility. Coming back retries now and checks an open socket. */
   setVisible(visible: boolean): void {
     if (!visible) return;
-    const { name } = this.state;
-    if (name === 'backoff' || name === 'parked')
-      this.attempt({ type: 'network', online: this.online });
-    else if (name === 'open' || name === 'ready') this.probeNow();
+    const s = this.state;
+    if ((s.name === 'backoff' && !s.ticket) || s.name === 'parked')
+      this.begin({ type: 'network', online: this.online });
+    else if (s.name === 'open' || s.name === 'ready') this.check('page');
   }
 
   /**
@@ -276,60 +329,102 @@ export class Link extends Emitter<LinkEvents> {
       s.socket.terminate();
       return Promise.resolve();
     }
+    // A planned reconnect's old socket is already closing; this close only waits for it.
+    if (s.name === 'reconnecting') return this.closing.get(s.socket)?.gone ?? Promise.resolve();
     if (s.name !== 'open' && s.name !== 'ready') return Promise.resolve();
     return this.closePolitely(s.socket, code, reason);
   }
 
-  /**
-   * A planned reconnect (the tools changed and the endpoint reads them only at the handshake):
-   * the socket is closed politely and the next attempt starts once it is gone, so there are
-   * never two. Not a failure: no backoff, no count.
+  /*
+   * A planned reconnect (the tools changed and the endpoint reads them only at the handshake).
+   * Not a failure: no backoff, no count. Never two sockets: the next attempt waits for the old
+   * socket to be gone.
+   *
+   *   ready ──reconnect()──► reconnecting ──close(1000)──► old socket
+   *                               │        ◄── close frame, or the grace timer cuts it
+   *                               ├── still reconnecting? ──► connecting (new socket)
+   *                               └── close() came first  ──► stays disabled: no socket
+   *
+   * retryNow() and connect() meanwhile join the planned attempt; close() takes the link to
+   * `disabled`, and the old socket's end then finds nothing to continue.
    */
   reconnect(reason = 'reconnect'): void {
     const s = this.state;
     if (s.name !== 'open' && s.name !== 'ready') return;
-    const waiting: State = {
-      name: 'backoff',
+    const planned: State = {
+      name: 'reconnecting',
       since: this.clock.now(),
-      failures: this.failures,
-      wakeAt: null,
-      timer: undefined,
+      reason,
+      socket: s.socket,
     };
-    this.enter(waiting, { type: 'reconnect', reason });
-    this.reconnecting = true;
-    void this.closePolitely(s.socket, 1000, reason).then(() => {
-      this.reconnecting = false;
-      const deferred = this.deferred;
-      this.deferred = undefined;
-      if (deferred) this.attempt(deferred);
-      else if (this.state === waiting) this.attempt({ type: 'reconnect', reason });
+    this.enter(planned, { type: 'reconnect', reason });
+    void this.closePolitely(s.socket, 1000, reason, () => {
+      if (this.state !== planned) return;
+      if (this.online) this.begin({ type: 'reconnect', reason });
+      else
+        this.enter(
+          {
+            name: 'backoff',
+            since: this.clock.now(),
+            failures: this.failures,
+            wakeAt: null,
+            timer: undefined,
+          },
+          { type: 'network', online: false },
+        );
     });
   }
 
-  private closePolitely(socket: LinkSocket, code: number, reason: string): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        const entry = this.closing.get(socket);
-        if (!entry) return;
-        this.clock.clearTimeout(entry.timer);
-        this.closing.delete(socket);
-        resolve();
-      };
-      const timer = this.clock.setTimeout(() => {
-        socket.terminate();
-        done();
-      }, this.options.closeGraceMs ?? 2_000);
-      this.closing.set(socket, { done, timer });
-      socket.close(code, reason);
+  /** `gone` runs as soon as the socket is gone (close completed or cut), before the promise. */
+  private closePolitely(
+    socket: LinkSocket,
+    code: number,
+    reason: string,
+    gone?: () => void,
+  ): Promise<void> {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    const done = () => {
+      const entry = this.closing.get(socket);
+      if (!entry) return;
+      this.clock.clearTimeout(entry.timer);
+      this.closing.delete(socket);
+      gone?.();
+      resolve();
+    };
+    const timer = this.clock.setTimeout(() => {
+      socket.terminate();
+      done();
+    }, this.options.closeGraceMs ?? 2_000);
+    this.closing.set(socket, { done, timer, gone: promise });
+    socket.close(code, reason);
+    return promise;
+  }
+
+  /**
+   * Starts an attempt now, or when the shared connect budget gives it its turn (waiting in
+   * `backoff`, cause `budget`). Every attempt goes through here; only `attempt` creates a socket.
+   */
+  private begin(cause: Cause): void {
+    if (!this.budget) return this.attempt(cause);
+    const now = this.clock.now();
+    const waiting: State & { name: 'backoff' } = {
+      name: 'backoff',
+      since: now,
+      failures: this.failures,
+      wakeAt: now,
+      timer: undefined,
+    };
+    const ticket = this.budget.acquire(() => {
+      if (this.state === waiting) this.attempt({ type: 'timer', purpose: 'budget' });
     });
+    if (!ticket) return this.attempt(cause);
+    waiting.wakeAt = ticket.at;
+    waiting.ticket = ticket;
+    this.enter(waiting, { type: 'budget', waitMs: ticket.at - now });
   }
 
   private attempt(cause: Cause): void {
-    if (this.reconnecting) {
-      // Never two sockets: whoever asks during a planned reconnect is served by its attempt.
-      this.deferred = cause;
-      return;
-    }
     const attempt = ++this.attempts;
     let socket: LinkSocket | undefined;
     const handlers = {
@@ -337,15 +432,13 @@ export class Link extends Emitter<LinkEvents> {
       onMessage: (data: string | Uint8Array, binary: boolean) => {
         const s = this.state;
         if ((s.name !== 'open' && s.name !== 'ready') || s.socket !== socket) return;
-        s.lastAlive = this.clock.now();
-        s.unanswered = 0;
+        this.alive(s);
         this.emit('message', data, { generation: s.generation, binary });
       },
       onPong: () => {
         const s = this.state;
         if ((s.name !== 'open' && s.name !== 'ready') || s.socket !== socket) return;
-        s.lastAlive = this.clock.now();
-        s.unanswered = 0;
+        this.alive(s);
       },
       onClose: (code: number, reason: string) => {
         this.closing.get(socket!)?.done();
@@ -378,7 +471,7 @@ export class Link extends Emitter<LinkEvents> {
     const s = this.state;
     if (s.name !== 'connecting' || s.socket !== socket) return;
     const generation = ++this.generation;
-    const canProbe = Boolean(socket.ping || this.options.heartbeat);
+    const canProbe = this.canPing(socket);
     const next: State = {
       name: 'open',
       since: this.clock.now(),
@@ -392,9 +485,13 @@ export class Link extends Emitter<LinkEvents> {
       }, this.options.stableMs ?? 30_000),
       lastAlive: this.clock.now(),
       unanswered: 0,
+      nextPingAt: this.clock.now() + (this.options.pingIntervalMs ?? 5_000),
+      check: undefined,
+      buffered: 0,
+      strikes: 0,
     };
     this.enter(next, { type: 'open' });
-    if (canProbe) this.scheduleHeartbeat();
+    if (canProbe) this.scheduleHeartbeat(next);
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
   }
 
@@ -402,54 +499,105 @@ export class Link extends Emitter<LinkEvents> {
    * Heartbeat: a ping every P, and a deadline of M × P after the last sign of life (a pong or
    * any frame). A healthy peer moves the deadline at every pong; a silent one misses M pongs
    * and is cut when the deadline passes: at most P × M after it died (10 s by default), well
-   * inside the P × (M + 1) bound. One timer serves both, firing at whichever comes first.
+   * inside the P × (M + 1) bound. A check (below) brings the deadline closer. One timer serves
+   * the pings and both deadlines, firing at whichever comes first.
    */
-  private scheduleHeartbeat(): void {
-    const s = this.state;
-    if (s.name !== 'open' && s.name !== 'ready') return;
-    const interval = this.options.pingIntervalMs ?? 5_000;
-    const deadline = s.lastAlive + interval * (this.options.maxMissedPongs ?? 2);
-    const next = Math.min(this.clock.now() + interval, deadline);
+  private scheduleHeartbeat(s: Live): void {
+    this.clock.clearTimeout(s.heartbeat);
+    const next = Math.min(s.nextPingAt, this.deadline(s));
     s.heartbeat = this.clock.setTimeout(() => this.tick(), Math.max(0, next - this.clock.now()));
+  }
+
+  private deadline(s: Live): number {
+    const interval = this.options.pingIntervalMs ?? 5_000;
+    const silence = s.lastAlive + interval * (this.options.maxMissedPongs ?? 2);
+    return Math.min(silence, s.check?.deadline ?? Infinity);
   }
 
   private tick(): void {
     const s = this.state;
     if (s.name !== 'open' && s.name !== 'ready') return;
-    const interval = this.options.pingIntervalMs ?? 5_000;
-    const maxMissed = this.options.maxMissedPongs ?? 2;
-    const silentMs = this.clock.now() - s.lastAlive;
-    if (silentMs >= interval * maxMissed) {
-      this.lose({ type: 'heartbeat', missed: s.unanswered, silentMs });
+    const now = this.clock.now();
+    if (now >= this.deadline(s)) {
+      const check = s.check && now >= s.check.deadline ? { check: s.check.trigger } : {};
+      this.lose({ type: 'heartbeat', missed: s.unanswered, silentMs: now - s.lastAlive, ...check });
       return;
     }
-    s.unanswered++;
-    this.ping(s.socket);
-    this.scheduleHeartbeat();
+    if (now >= s.nextPingAt) {
+      s.unanswered++;
+      s.nextPingAt = now + (this.options.pingIntervalMs ?? 5_000);
+      if (!this.ping(s.socket)) return this.lose({ type: 'dead', reason: 'ping failed' });
+    }
+    this.watchBuffer(s);
+    if (this.state === s) this.scheduleHeartbeat(s);
   }
 
-  /**
-   * Checks an open socket now (the page came back to the foreground, or went offline): a ping
-   * at once, and the socket is dead if nothing comes back within one interval.
+  private alive(s: Live): void {
+    s.lastAlive = this.clock.now();
+    s.unanswered = 0;
+    s.check = undefined;
+  }
+
+  /*
+   * A check: something said the socket may be dead (a send failed, the send buffer keeps
+   * growing, the page came back or went offline), so a ping goes out now and the peer must
+   * answer within a short deadline instead of the heartbeat's M × P. A half-open socket is cut
+   * within `checkTimeoutMs` of the first failed send, not 10 s later.
    */
-  private probeNow(): void {
+  private check(trigger: CheckTrigger, failure?: string): void {
     const s = this.state;
-    if ((s.name !== 'open' && s.name !== 'ready') || !s.heartbeat) return;
-    const interval = this.options.pingIntervalMs ?? 5_000;
-    const maxMissed = this.options.maxMissedPongs ?? 2;
-    this.clock.clearTimeout(s.heartbeat);
-    s.lastAlive = Math.min(s.lastAlive, this.clock.now() - interval * (maxMissed - 1));
+    if (s.name !== 'open' && s.name !== 'ready') return;
+    if (!this.canPing(s.socket)) {
+      // No way to ask the peer: a failed send is all the evidence there will be.
+      if (failure !== undefined) this.lose({ type: 'dead', reason: `send failed: ${failure}` });
+      return;
+    }
+    const now = this.clock.now();
+    const within =
+      trigger === 'page'
+        ? (this.options.pingIntervalMs ?? 5_000)
+        : (this.options.checkTimeoutMs ?? 2_000);
+    if (s.check && s.check.deadline <= now + within) return; // one is already under way
+    s.check = { trigger, deadline: now + within };
     s.unanswered++;
-    this.ping(s.socket);
-    this.scheduleHeartbeat();
+    s.nextPingAt = now + (this.options.pingIntervalMs ?? 5_000);
+    if (!this.ping(s.socket)) return this.lose({ type: 'dead', reason: 'ping failed' });
+    this.scheduleHeartbeat(s);
   }
 
-  private ping(socket: LinkSocket): void {
-    if (socket.ping) socket.ping();
-    else this.options.heartbeat?.((data) => socket.send(data));
+  /** A send buffer over the limit that grew since the last look, twice in a row, gets a check. */
+  private watchBuffer(s: Live): void {
+    const buffered = s.socket.bufferedAmount;
+    const limit = this.options.bufferedLimitBytes ?? 1_048_576;
+    if (buffered > limit && buffered > s.buffered) s.strikes++;
+    else if (buffered < s.buffered || buffered <= limit) s.strikes = 0;
+    s.buffered = buffered;
+    if (s.strikes >= 2) this.check('backpressure');
   }
 
-  /** The current socket is gone or judged dead: cut it, count the failure, decide the wait. */
+  private canPing(socket: LinkSocket): boolean {
+    return Boolean(socket.ping || this.options.heartbeat);
+  }
+
+  private ping(socket: LinkSocket): boolean {
+    try {
+      if (socket.ping) socket.ping();
+      else this.options.heartbeat?.((data) => socket.send(data));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /*
+   * The current socket is gone or judged dead: cut it, count the failure, decide the wait.
+   *
+   * A loss after a completed handshake starts a new run (markReady ended the last one), so it
+   * gets the quick first retry however recently the previous run was. Only a link that does
+   * this more than the backoff's flap limit within its window is damped (a floor on that first
+   * retry), and the cause says so. A loss of an open socket is also reported to the shared
+   * budget, which widens the first retry when many links lose theirs at once.
+   */
   private lose(cause: Cause, cut = true): void {
     const s = this.state;
     if (s.name !== 'connecting' && s.name !== 'open' && s.name !== 'ready') return;
@@ -458,6 +606,9 @@ export class Link extends Emitter<LinkEvents> {
     const failures = ++this.failures;
     if (failures === 1) this.outageSince = now;
     const outageMs = now - this.outageSince;
+    if (s.name !== 'connecting') this.budget?.noteLoss();
+    const damped = s.name === 'ready' ? this.flapped(now) : undefined;
+    if (damped) cause = { ...cause, damped } as Cause;
     if (
       failures >= (this.options.maxFailures ?? 10) &&
       outageMs >= (this.options.parkAfterMs ?? 60_000)
@@ -466,25 +617,43 @@ export class Link extends Emitter<LinkEvents> {
       return;
     }
     const unwelcome = cause.type === 'close' && this.unwelcome(cause.code, cause.reason);
-    const delay = unwelcome
+    let delay = unwelcome
       ? this.backoff.unwelcomeDelay(this.random)
-      : this.backoff.delay({ failures, outageMs }, this.random);
+      : this.backoff.delay(
+          { failures, outageMs, spreadMs: this.budget?.spreadMs() ?? 0 },
+          this.random,
+        );
+    if (damped)
+      delay = Math.max(
+        delay,
+        damped.floorMs + Math.floor(this.random() * (damped.floorMs / 2 + 1)),
+      );
     if (!this.online) {
       this.enter({ name: 'backoff', since: now, failures, wakeAt: null, timer: undefined }, cause);
       return;
     }
     const timer = this.clock.setTimeout(
-      () => this.attempt({ type: 'timer', purpose: 'retry' }),
+      () => this.begin({ type: 'timer', purpose: 'retry' }),
       delay,
     );
     this.enter({ name: 'backoff', since: now, failures, wakeAt: now + delay, timer }, cause);
+  }
+
+  /** Counts a loss after a completed handshake; the damping it earns, if any. */
+  private flapped(now: number): Damping | undefined {
+    const windowMs = this.backoff.flapWindowMs;
+    if (windowMs === undefined || !this.backoff.flapFloor) return undefined;
+    this.flaps = this.flaps.filter((at) => at > now - windowMs);
+    this.flaps.push(now);
+    const floorMs = this.backoff.flapFloor(this.flaps.length);
+    return floorMs > 0 ? { losses: this.flaps.length, windowMs, floorMs } : undefined;
   }
 
   private park(failures: number, cause: Cause): void {
     const now = this.clock.now();
     const probe = this.options.probeIntervalMs ?? 300_000;
     const timer = this.online
-      ? this.clock.setTimeout(() => this.attempt({ type: 'timer', purpose: 'probe' }), probe)
+      ? this.clock.setTimeout(() => this.begin({ type: 'timer', purpose: 'probe' }), probe)
       : undefined;
     const wakeAt = this.online ? now + probe : null;
     const transition = this.enter({ name: 'parked', since: now, failures, wakeAt, timer }, cause);
@@ -526,6 +695,10 @@ export class Link extends Emitter<LinkEvents> {
       case 'backoff':
       case 'parked':
         this.clock.clearTimeout(prev.timer);
+        prev.ticket?.cancel();
+        break;
+      case 'reconnecting':
+        // The old socket's grace timer belongs to `closing`; its end checks the state it finds.
         break;
     }
   }

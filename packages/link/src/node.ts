@@ -46,7 +46,11 @@ export function wsSocketFactory(options: WsFactoryOptions = {}): SocketFactory {
     // Frames sent in the same tick leave in one write (ws writes each frame at once, and
     // TCP_NODELAY is on): under load this saves a syscall per message.
     let corked = false;
+    // ws queues a frame for a socket that is already closing and drops it without a word; a send
+    // that cannot go out must fail where the link sees it (it checks the socket at once).
     const send = (data: string | Uint8Array) => {
+      if (ws.readyState !== WebSocket.OPEN)
+        throw new Error(`WebSocket is not open: readyState ${ws.readyState}`);
       const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
       if (socket && !corked) {
         corked = true;

@@ -26,6 +26,8 @@ export type SocketFactory = (url: string, handlers: SocketHandlers) => LinkSocke
 export interface PlatformWebSocket {
   binaryType: string;
   readonly bufferedAmount: number;
+  /** 1 = OPEN. Optional so minimal fakes still fit. */
+  readonly readyState?: number;
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   onerror: ((event: unknown) => void) | null;
@@ -56,7 +58,12 @@ export function browserSocketFactory(
     ws.onerror = () => handlers.onError(new Error('WebSocket error'));
     ws.onclose = (event) => handlers.onClose(event.code, event.reason);
     return {
-      send: (data) => ws.send(data),
+      send: (data) => {
+        // A browser drops a frame sent on a closing socket silently: fail where the link sees it.
+        if (ws.readyState !== undefined && ws.readyState !== 1)
+          throw new Error(`WebSocket is not open: readyState ${ws.readyState}`);
+        ws.send(data);
+      },
       close: (code, reason) => ws.close(code, reason),
       // Browsers cannot cut a socket without a close handshake; close() is the closest.
       terminate: () => ws.close(),

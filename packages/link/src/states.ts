@@ -1,16 +1,21 @@
 /**
- * The link's states, named after PRODUCT.md's endpoint states:
+ * The link's states, named after PRODUCT.md's endpoint states, plus `reconnecting`: a planned
+ * reconnect waiting for its old socket to close (never two sockets, never a failure).
  *
  *   disabled --connect()--> connecting --open--> open --markReady()--> ready
  *       ^                      |   ^               |                     |
- *       |                      |   |  loss: close, error, heartbeat, timeout, declared dead
+ *       |                      |   |   loss: close, error, heartbeat, check, timeout, dead
  *     close()                  v   |               v                     v
  *   (from any state)         backoff <-------------+---------------------+
- *                              |  K consecutive failures
+ *                              |   ^                      open/ready --reconnect()--+
+ *                              |   +-- old socket gone, offline --+                 v
+ *                              |                                   +---------- reconnecting
+ *                              | K failures        connecting <-- old socket gone --+
  *                              v
  *                            parked --probe timer or retryNow()--> connecting
  */
-export type LinkStateName = 'disabled' | 'connecting' | 'open' | 'ready' | 'backoff' | 'parked';
+export type LinkStateName =
+  'disabled' | 'connecting' | 'open' | 'ready' | 'reconnecting' | 'backoff' | 'parked';
 
 /** What a person or program sees of the link; fields exist only in the states they belong to. */
 export type LinkStatus =
@@ -18,22 +23,47 @@ export type LinkStatus =
   | { name: 'connecting'; since: number; attempt: number }
   | { name: 'open'; since: number; generation: number }
   | { name: 'ready'; since: number; generation: number }
+  | { name: 'reconnecting'; since: number; reason: string }
   | { name: 'backoff'; since: number; failures: number; retryAt: number | null }
   | { name: 'parked'; since: number; failures: number; probeAt: number | null };
 
-/** Why a transition happened. */
+/**
+ * A link that keeps losing its socket after completing the handshake is damped: its first
+ * retry waits at least `floorMs`. Carried by the loss that was damped, so the timeline says why
+ * the retry was slow.
+ */
+export interface Damping {
+  /** Losses after a completed handshake within the window, this one included. */
+  losses: number;
+  windowMs: number;
+  floorMs: number;
+}
+
+/** What made the link check an open socket at once instead of waiting for the next ping. */
+export type CheckTrigger = 'send-failed' | 'backpressure' | 'page';
+
+/** Why a transition happened. A loss may say it was damped (`damped`). */
 export type Cause =
   | { type: 'person'; action: 'connect' | 'close' | 'retryNow' }
   | { type: 'open' }
   | { type: 'ready' }
-  | { type: 'close'; code: number; reason: string }
-  | { type: 'error'; message: string }
-  | { type: 'heartbeat'; missed: number; silentMs: number }
+  | { type: 'close'; code: number; reason: string; damped?: Damping }
+  | { type: 'error'; message: string; damped?: Damping }
+  | {
+      type: 'heartbeat';
+      missed: number;
+      silentMs: number;
+      /** Present when a check (not the regular heartbeat) found the socket dead. */
+      check?: CheckTrigger;
+      damped?: Damping;
+    }
   | { type: 'timeout'; phase: 'connect' }
-  | { type: 'dead'; reason: string }
+  | { type: 'dead'; reason: string; damped?: Damping }
   | { type: 'reconnect'; reason: string }
-  | { type: 'timer'; purpose: 'retry' | 'probe' }
-  | { type: 'network'; online: boolean };
+  | { type: 'timer'; purpose: 'retry' | 'probe' | 'budget' }
+  | { type: 'network'; online: boolean }
+  /** An attempt was due but the shared connect budget gave it a later slot. */
+  | { type: 'budget'; waitMs: number };
 
 export interface Transition {
   from: LinkStateName;

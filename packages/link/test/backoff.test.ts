@@ -96,6 +96,38 @@ describe('link recovery', () => {
     expect(lastDelay(transitions)).toBeLessThanOrEqual(250);
   });
 
+  it('gets the quick first retry for a loss 9 s after reconnecting: connected time is not outage', () => {
+    // The top of every jitter range: the slowest delay the policy allows.
+    const { link, fake, clock, transitions } = setup({ random: () => 0.999_999 });
+    void link.connect();
+    fake.last().open();
+    link.markReady();
+    fake.last().peerClose(1000);
+    expect(lastDelay(transitions)).toBeLessThanOrEqual(250);
+    clock.runNext();
+    fake.last().open();
+    link.markReady();
+    clock.advance(9_000);
+    fake.last().peerClose(1000);
+    expect(lastDelay(transitions)).toBeLessThanOrEqual(250);
+    expect(link.failureCount).toBe(1);
+  });
+
+  it('gives each of three clean closes two seconds apart the quick first retry', () => {
+    const { link, fake, clock, transitions } = setup({ random: () => 0.999_999 });
+    void link.connect();
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      while (link.status.name !== 'connecting') clock.runNext();
+      fake.last().open();
+      link.markReady();
+      clock.advance(2_000);
+      fake.last().peerClose(i % 2 ? 4004 : 1000);
+      delays.push(lastDelay(transitions));
+    }
+    expect(delays.every((d) => d <= 250)).toBe(true);
+  });
+
   it('keeps counting failures when the connection drops before it was stable', () => {
     const { link, fake, clock } = setup({ stableMs: 30_000, maxFailures: 100 });
     void link.connect();
@@ -131,6 +163,78 @@ describe('link recovery', () => {
     expect(fake.sockets).toHaveLength(1);
     expect(link.status.name).toBe('disabled');
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe('flap damping', () => {
+  /** Connect, complete the handshake, lose the socket after `upMs`; the delay chosen. */
+  function flap(ctx: ReturnType<typeof setup>, upMs: number): Transition {
+    const { link, fake, clock, transitions } = ctx;
+    while (link.status.name !== 'connecting') clock.runNext();
+    fake.last().open();
+    link.markReady();
+    clock.advance(upMs);
+    fake.last().peerClose(1000, 'bye');
+    return transitions.at(-1)!;
+  }
+
+  it('damps a link that loses its socket after the handshake more than 5 times in a minute, and says so', () => {
+    const ctx = setup({ random: () => 0.999_999 });
+    void ctx.link.connect();
+    const losses = Array.from({ length: 8 }, () => flap(ctx, 1_000));
+    for (const loss of losses.slice(0, 5)) {
+      expect(loss.cause).not.toHaveProperty('damped');
+      expect(lastDelay([loss])).toBeLessThanOrEqual(250);
+    }
+    expect(losses.slice(5).map((t) => t.cause)).toEqual([
+      {
+        type: 'close',
+        code: 1000,
+        reason: 'bye',
+        damped: { losses: 6, windowMs: 60_000, floorMs: 1_000 },
+      },
+      {
+        type: 'close',
+        code: 1000,
+        reason: 'bye',
+        damped: { losses: 7, windowMs: 60_000, floorMs: 2_000 },
+      },
+      {
+        type: 'close',
+        code: 1000,
+        reason: 'bye',
+        damped: { losses: 8, windowMs: 60_000, floorMs: 4_000 },
+      },
+    ]);
+    const delays = losses.slice(5).map((t) => lastDelay([t]));
+    expect(delays[0]).toBeGreaterThanOrEqual(1_000);
+    expect(delays[1]).toBeGreaterThanOrEqual(2_000);
+    expect(delays[2]).toBeGreaterThanOrEqual(4_000);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(6_000);
+  });
+
+  it('never damps beyond the cap, and lets a link that settled down retry quickly again', () => {
+    const ctx = setup({ random: () => 0.5, backoff: { capMs: 8_000 }, pingIntervalMs: 600_000 });
+    void ctx.link.connect();
+    let last: Transition | undefined;
+    for (let i = 0; i < 20; i++) last = flap(ctx, 100);
+    expect(lastDelay([last!])).toBeLessThanOrEqual(8_000 * 1.5);
+    expect(last!.cause).toMatchObject({ damped: { floorMs: 8_000 } });
+    const calm = flap(ctx, 61_000); // a minute up: the earlier losses are out of the window
+    expect(calm.cause).not.toHaveProperty('damped');
+    expect(lastDelay([calm])).toBeLessThanOrEqual(250);
+  });
+
+  it('does not damp losses before a handshake: those are failures and back off as usual', () => {
+    const { link, fake, clock, transitions } = setup({ maxFailures: 100 });
+    void link.connect();
+    for (let i = 0; i < 10; i++) {
+      fake.last().open();
+      fake.last().peerClose(4004, 'no initialize');
+      expect(transitions.at(-1)!.cause).not.toHaveProperty('damped');
+      clock.runNext();
+    }
+    expect(link.failureCount).toBe(10);
   });
 });
 

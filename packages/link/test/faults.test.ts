@@ -11,8 +11,11 @@ afterEach(async () => {
 });
 
 /** simulator ← fault proxy ← link, everything on loopback port 0. */
-async function throughProxy(options: Partial<LinkOptions> = {}) {
-  const sim = await EndpointSimulator.start();
+async function throughProxy(
+  options: Partial<LinkOptions> = {},
+  simOptions: Parameters<typeof EndpointSimulator.start>[0] = {},
+) {
+  const sim = await EndpointSimulator.start(simOptions);
   cleanups.push(() => sim.close());
   const proxy = await FaultProxy.start({ target: { port: sim.port } });
   cleanups.push(() => proxy.close());
@@ -110,4 +113,55 @@ describe('link through the fault proxy', () => {
     await proxy.accept();
     await sim.waitForReady({ count: 2, timeoutMs: 3_000 });
   });
+
+  it('cuts a half-closed socket within the check deadline of the first reply that cannot go out, not at the heartbeat', async () => {
+    // Default heartbeat (P = 5 s, M = 2): without the check the loss would come after 10 s.
+    // The endpoint waits for our close frame as long as ws does by default (30 s).
+    const { sim, proxy, link, transitions } = await throughProxy(
+      { checkTimeoutMs: 1_000 },
+      { closeTimeoutMs: 30_000 },
+    );
+    proxy.blackhole('toServer'); // our bytes, our close frame and our FIN vanish
+    const closedAt = Date.now();
+    sim.closeSockets({ code: 1000, reason: 'bye' }); // the peer's close frame reaches us
+    // The layer above keeps answering; the close handshake can never complete.
+    const replies = setInterval(() => link.send('{"jsonrpc":"2.0","id":1,"result":{}}'), 50);
+    try {
+      await waitUntil(() => transitions.some((t) => t.to === 'backoff'), {
+        timeoutMs: 12_000,
+        what: 'the loss',
+      });
+    } finally {
+      clearInterval(replies);
+    }
+    const loss = transitions.find((t) => t.to === 'backoff')!;
+    expect(loss.at - closedAt).toBeLessThan(2_000);
+    expect(loss.cause).toMatchObject({ type: 'heartbeat', check: 'send-failed' });
+  }, 15_000);
+
+  it('checks a peer that stopped reading once the send buffer keeps growing, long before the heartbeat', async () => {
+    const { proxy, link, transitions } = await throughProxy({
+      checkTimeoutMs: 1_000,
+      bufferedLimitBytes: 1_048_576,
+    });
+    proxy.pause('both'); // the peer reads nothing and says nothing
+    const pausedAt = Date.now();
+    const chunk = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { text: 'x'.repeat(256 * 1024) },
+    });
+    const replies = setInterval(() => link.send(chunk), 20);
+    try {
+      await waitUntil(() => transitions.some((t) => t.to === 'backoff'), {
+        timeoutMs: 12_000,
+        what: 'the loss',
+      });
+    } finally {
+      clearInterval(replies);
+    }
+    const loss = transitions.find((t) => t.to === 'backoff')!;
+    expect(loss.at - pausedAt).toBeLessThan(6_000);
+    expect(loss.cause).toMatchObject({ type: 'heartbeat', check: 'backpressure' });
+  }, 15_000);
 });

@@ -3,6 +3,7 @@ import { ManualClock, seededRandom } from '@tether/testkit';
 import { Link, isLinkError } from '../src/index.js';
 import type { LinkOptions, Transition } from '../src/index.js';
 import { fakeFactory } from './fake-socket.js';
+import type { FakeSocket } from './fake-socket.js';
 
 function setup(options: Partial<LinkOptions> = {}) {
   const clock = new ManualClock(1_000_000);
@@ -180,6 +181,89 @@ describe('detection', () => {
     });
   });
 
+  it('checks the socket on the first reply that cannot be sent, and cuts it within 2 s instead of 10 s', () => {
+    const { link, fake, clock, transitions } = setup({ pingIntervalMs: 5_000, maxMissedPongs: 2 });
+    void link.connect();
+    fake.last().open();
+    link.markReady();
+    clock.advance(1_000);
+    fake.last().send = () => {
+      throw new Error('write EPIPE');
+    };
+    let sent: boolean | undefined;
+    try {
+      sent = link.send('{"jsonrpc":"2.0","id":1,"result":{}}');
+    } catch {
+      // before the fix the error escaped to the caller, and nothing else happened
+    }
+    expect(sent).toBe(false);
+    expect(fake.last().pings).toBe(1); // asked at once, not at the next heartbeat
+    clock.advance(1_999);
+    expect(link.status.name).toBe('ready');
+    clock.advance(1);
+    expect(transitions.at(-1)).toMatchObject({
+      from: 'ready',
+      to: 'backoff',
+      cause: { type: 'heartbeat', check: 'send-failed', silentMs: 3_000 },
+    });
+    expect(fake.sockets[0]!.terminated).toBe(true);
+  });
+
+  it('keeps a socket that answers the check after a failed send', () => {
+    const { link, fake, clock } = setup({ checkTimeoutMs: 2_000 });
+    void link.connect();
+    fake.last().open();
+    const send = fake.last().send.bind(fake.last());
+    fake.last().send = () => {
+      throw new Error('busy');
+    };
+    expect(link.send('x')).toBe(false);
+    fake.last().send = send;
+    clock.advance(50);
+    fake.last().pong();
+    clock.advance(4_000);
+    expect(link.status.name).toBe('open');
+    expect(link.send('y')).toBe(true);
+  });
+
+  it('checks a socket whose send buffer keeps growing past the limit, and cuts it if the peer is gone', () => {
+    const { link, fake, clock, transitions } = setup({ bufferedLimitBytes: 1_000_000 });
+    void link.connect();
+    fake.last().open();
+    link.markReady();
+    const socket = fake.last();
+    socket.bufferedAmount = 1_500_000;
+    link.send('a');
+    expect(socket.pings).toBe(0); // one look over the limit is a big message, not a dead peer
+    socket.bufferedAmount = 1_200_000;
+    link.send('b');
+    socket.bufferedAmount = 1_300_000;
+    link.send('c');
+    expect(socket.pings).toBe(0); // it drained in between: the peer is reading
+    socket.bufferedAmount = 1_400_000;
+    link.send('d');
+    expect(socket.pings).toBe(1); // grew twice in a row: asked at once
+    clock.advance(2_000);
+    expect(transitions.at(-1)!.cause).toMatchObject({ type: 'heartbeat', check: 'backpressure' });
+  });
+
+  it('declares a socket that cannot be pinged dead on a failed send (no evidence will come)', () => {
+    const { link, fake, transitions } = setup();
+    void link.connect();
+    const socket = fake.last();
+    // Like a browser socket with no heartbeat option: nothing to ask the peer with.
+    (socket as { ping?: () => void }).ping = undefined;
+    socket.open();
+    socket.send = () => {
+      throw new Error('InvalidStateError');
+    };
+    expect(link.send('x')).toBe(false);
+    expect(transitions.at(-1)!.cause).toEqual({
+      type: 'dead',
+      reason: 'send failed: InvalidStateError',
+    });
+  });
+
   it('acts on a socket error at once', () => {
     const { link, fake, transitions } = setup();
     void link.connect();
@@ -207,6 +291,63 @@ describe('planned reconnect', () => {
     expect(fake.sockets).toHaveLength(2);
     expect(link.failureCount).toBe(0);
     expect(transitions.map((t) => t.cause.type)).toContain('reconnect');
+  });
+
+  it('shows the planned reconnect as its own state, then connects once the old socket is gone', () => {
+    const { link, fake, transitions } = setup();
+    void link.connect();
+    fake.last().open();
+    link.markReady();
+    link.reconnect('tools changed');
+    expect(link.status).toEqual({
+      name: 'reconnecting',
+      since: 1_000_000,
+      reason: 'tools changed',
+    });
+    expect(link.send('{"id":1}')).toBe(false); // the old socket is leaving: nothing more on it
+    fake.sockets[0]!.peerClose(1000, 'tools changed');
+    expect(transitions.slice(-2).map((t) => `${t.from}→${t.to}:${t.cause.type}`)).toEqual([
+      'ready→reconnecting:reconnect',
+      'reconnecting→connecting:reconnect',
+    ]);
+    expect(fake.sockets).toHaveLength(2);
+  });
+
+  it.each([
+    ['the old socket finishes closing', (old: FakeSocket) => old.peerClose(1000, 'tools changed')],
+    ['the old socket is cut after the grace period', () => {}],
+  ])(
+    'a removed endpoint stays removed: reconnect() → retryNow() → close() leaves no socket and no timer when %s',
+    async (_, finish) => {
+      const { link, fake, clock, transitions } = setup({ closeGraceMs: 500 });
+      void link.connect();
+      fake.last().open();
+      link.markReady();
+      link.reconnect('tools changed');
+      link.retryNow(); // someone presses retry…
+      const closed = link.close(); // …and the endpoint is removed before the old socket is gone
+      finish(fake.sockets[0]!);
+      clock.advance(500);
+      await closed;
+      clock.advance(10 * 60_000);
+      expect(fake.sockets).toHaveLength(1);
+      expect(clock.pending).toBe(0);
+      expect(link.status.name).toBe('disabled');
+      expect(transitions.at(-1)).toMatchObject({ from: 'reconnecting', to: 'disabled' });
+    },
+  );
+
+  it('waits offline instead of dialling when the network went away during a planned reconnect', () => {
+    const { link, fake } = setup();
+    void link.connect();
+    fake.last().open();
+    link.reconnect();
+    link.setOnline(false);
+    fake.sockets[0]!.peerClose(1000);
+    expect(link.status).toMatchObject({ name: 'backoff', retryAt: null });
+    expect(fake.sockets).toHaveLength(1);
+    link.setOnline(true);
+    expect(fake.sockets).toHaveLength(2);
   });
 
   it('cuts an old socket that never completes the close, then reconnects', async () => {

@@ -46,6 +46,34 @@ describe('link on real sockets: closes from the endpoint', () => {
     },
   );
 
+  it('recovers as fast from the third of three clean closes two seconds apart as from the first (1000 and 4004)', async () => {
+    const sim = await simulator();
+    // The top of every jitter range: the slowest recovery the backoff policy allows.
+    const slowest = () => 0.999_999;
+    const measure = async (code: number) => {
+      const token = `flap-${code}`;
+      const { link: l, transitions } = link(sim.url(token), { random: slowest });
+      await l.connect();
+      await sim.waitForReady({ token });
+      const recoveries: number[] = [];
+      for (let i = 1; i <= 3; i++) {
+        await new Promise((r) => setTimeout(r, 2_000));
+        const closedAt = Date.now();
+        expect(sim.closeSockets({ code, reason: 'test' }, { token })).toBe(1);
+        await sim.waitForReady({ token, count: i + 1, timeoutMs: 5_000 });
+        await waitUntil(() => l.status.name === 'ready', { what: 'ready again' });
+        recoveries.push(transitions.at(-1)!.at - closedAt);
+      }
+      expect(sim.accounting(token)).toMatchObject({ maxOpen: 1, handshakes: 4 });
+      return recoveries;
+    };
+    const [clean, serverError] = await Promise.all([measure(1000), measure(4004)]);
+    for (const recoveries of [clean, serverError]) {
+      expect(Math.max(...recoveries)).toBeLessThanOrEqual(1_500);
+      expect([...recoveries].sort((a, b) => a - b)[1]).toBeLessThanOrEqual(300);
+    }
+  }, 20_000);
+
   it('is refused while the server is down, then comes back when it returns', async () => {
     const first = await simulator();
     const port = first.port;
