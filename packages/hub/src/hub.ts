@@ -1,4 +1,5 @@
 import { wsSocketFactory } from '@tether/link/node';
+import { ConnectBudget } from '@tether/link';
 import type { LinkOptions, Transition } from '@tether/link';
 import { absentEntry, buildCatalog, callRecord, catalogFor } from './catalog/catalog.js';
 import type { CatalogEntry } from './catalog/catalog.js';
@@ -97,6 +98,11 @@ export class Hub extends EventEmitter<HubEvents> {
   private remote = new Map<string, EndpointStatusRow>();
   private readonly cluster: ClusterPort | undefined;
   private readonly balancer = new Balancer();
+  /**
+   * One budget for every endpoint's connection attempts: when the endpoint host comes back
+   * after taking thousands of sockets with it, they return spread out, not all in one burst.
+   */
+  private readonly connectBudget = new ConnectBudget();
   private claimRounds = 0;
   private claimRunning = false;
   private claimAgain = false;
@@ -640,7 +646,18 @@ export class Hub extends EventEmitter<HubEvents> {
         { before: `${before.host}:${before.port}`, after: `${after.host}:${after.port}` },
         'hub.host or hub.port changed: the HTTP listener stays where it is until a restart',
       );
-    if (!isDeepStrictEqual(before.monitor, after.monitor)) this.scheduleMonitor();
+    if (!isDeepStrictEqual(before.monitor, after.monitor)) {
+      this.scheduleMonitor();
+      // The heartbeat reaches the running links at once, no reconnect needed.
+      const wanted = new Map(this.config.endpoints.map((e) => [e.name, e]));
+      for (const [name, session] of this.sessions) {
+        const monitor = { ...after.monitor, ...wanted.get(name)?.monitor };
+        session.link.configure({
+          pingIntervalMs: monitor.heartbeatIntervalMs,
+          maxMissedPongs: monitor.heartbeatMisses,
+        });
+      }
+    }
   }
 
   private startSession(config: EndpointConfig): void {
@@ -662,6 +679,7 @@ export class Hub extends EventEmitter<HubEvents> {
         // Frames over the limit are refused by ws from their header, before any is buffered.
         socketFactory: wsSocketFactory({ maxPayload: this.config.hub.limits.frameBytes }),
         ...linkOptionsFrom({ ...this.config.hub.monitor, ...config.monitor }),
+        connectBudget: this.connectBudget,
         ...this.options.linkOptions,
       },
       report: {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EndpointSimulator, fakeStdioServerParams, waitUntil } from '@tether/testkit';
+import { EndpointSimulator, FaultProxy, fakeStdioServerParams, waitUntil } from '@tether/testkit';
 import { DEFAULT_HUB } from '../src/config/index.js';
 import type { TetherConfig } from '../src/config/types.js';
 import { Hub } from '../src/hub.js';
@@ -62,6 +62,32 @@ describe('a live edit of the hub settings', () => {
     expect(JSON.stringify(outcome)).toMatch(/timed out|timeout/i);
     // Nothing reconnected for it.
     expect(sim.accounting('home')).toMatchObject({ opens: 1, closes: 0 });
+  });
+
+  it('reaches the running link: a shorter heartbeat finds a silent endpoint sooner, with no reconnect first', async () => {
+    const sim = await EndpointSimulator.start();
+    cleanups.push(() => sim.close());
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: sim.port } });
+    cleanups.push(() => proxy.close());
+    const c = config(sim);
+    c.endpoints[0]!.url = sim.url('home').replace(`:${sim.port}`, `:${proxy.port}`);
+    c.hub.monitor = { ...c.hub.monitor, heartbeatIntervalMs: 30_000, heartbeatMisses: 2 };
+    const hub = await started(c);
+    await sim.waitForReady({ token: 'home', timeoutMs: 10_000 });
+
+    await hub.apply({
+      ...c,
+      hub: { ...c.hub, monitor: { ...c.hub.monitor, heartbeatIntervalMs: 300 } },
+    });
+    expect(sim.accounting('home')).toMatchObject({ opens: 1, closes: 0 });
+    // Silent from now on: with the old heartbeat this would take a minute to notice.
+    const cutAt = Date.now();
+    proxy.blackhole();
+    await waitUntil(() => hub.endpoints()[0]!.state !== 'ready', {
+      timeoutMs: 3_000,
+      what: 'the silent socket to be noticed',
+    });
+    expect(Date.now() - cutAt).toBeLessThan(2_000);
   });
 
   it('says a change of hub.port needs a restart instead of claiming it applied', async () => {

@@ -141,8 +141,12 @@ export class Link extends Emitter<LinkEvents> {
     { done(): void; timer: Timer; gone: Promise<void> }
   >();
 
-  constructor(private readonly options: LinkOptions) {
+  private options: LinkOptions;
+
+  constructor(options: LinkOptions) {
     super();
+    // Our own copy: configure() changes it, never the caller's object.
+    this.options = { ...options };
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.backoff = isBackoff(options.backoff)
@@ -183,6 +187,23 @@ export class Link extends Emitter<LinkEvents> {
   }
 
   /** The link's settings after defaults, for monitors and status pages. */
+  /**
+   * A live change of the heartbeat (a configuration reload): the next ping and the deadline
+   * follow the new values at once, without a reconnect.
+   */
+  configure(change: Pick<LinkOptions, 'pingIntervalMs' | 'maxMissedPongs'>): void {
+    if (change.pingIntervalMs !== undefined) this.options.pingIntervalMs = change.pingIntervalMs;
+    if (change.maxMissedPongs !== undefined) this.options.maxMissedPongs = change.maxMissedPongs;
+    const s = this.state;
+    if ((s.name === 'open' || s.name === 'ready') && s.heartbeat) {
+      s.nextPingAt = Math.min(
+        s.nextPingAt,
+        this.clock.now() + (this.options.pingIntervalMs ?? 5_000),
+      );
+      this.scheduleHeartbeat(s);
+    }
+  }
+
   get heartbeat(): { intervalMs: number; maxMissed: number } {
     return {
       intervalMs: this.options.pingIntervalMs ?? 5_000,

@@ -131,6 +131,20 @@ describe('detection', () => {
     expect(fake.sockets[0]!.closedWith).toBeUndefined();
   });
 
+  it('follows a live change of the heartbeat on an open socket, without reconnecting', () => {
+    const { link, fake, clock } = setup({ pingIntervalMs: 30_000, maxMissedPongs: 2 });
+    void link.connect();
+    fake.last().open();
+    link.configure({ pingIntervalMs: 1_000, maxMissedPongs: 2 });
+    clock.advance(1_000);
+    expect(fake.last().pings).toBe(1);
+    // Silent from now on: cut at the new deadline (2 × 1 s after the last sign of life), not 60 s.
+    while (link.status.name === 'open') clock.runNext();
+    expect(clock.now() - 1_000_000).toBeLessThanOrEqual(2_000);
+    expect(fake.sockets).toHaveLength(1);
+    expect(link.heartbeat).toEqual({ intervalMs: 1_000, maxMissed: 2 });
+  });
+
   it('takes any frame from the peer as a sign of life, and saves pings on a busy link', () => {
     const { link, fake, clock } = setup({ pingIntervalMs: 1_000, maxMissedPongs: 2 });
     void link.connect();

@@ -3,7 +3,15 @@ import type { Transition } from '@tether/link';
 import type { Hub } from '../hub.js';
 import type { ToolCallEntry } from '../store/types.js';
 
-const STATES = ['disabled', 'connecting', 'open', 'ready', 'backoff', 'parked'] as const;
+const STATES = [
+  'disabled',
+  'connecting',
+  'open',
+  'ready',
+  'backoff',
+  'parked',
+  'reconnecting',
+] as const;
 
 /**
  * Prometheus metrics, one registry per hub (tests run several hubs in one process). Endpoint

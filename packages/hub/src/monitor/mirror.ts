@@ -92,14 +92,21 @@ export class StatusMirror {
       detectedBy: detectedBy(t),
       instance: this.instance,
     };
-    this.enqueue(endpointId, () => this.writeStatus(row, entry));
+    // Waiting for a turn in the connect budget is status, not history: in a storm every link
+    // waits once, and the timeline would fill with as many rows as there are endpoints.
+    const historic = t.cause.type !== 'budget';
+    this.enqueue(endpointId, () => this.writeStatus(row, historic ? entry : undefined));
   }
 
   /**
    * One status row, then its timeline entry. A database that cannot be reached keeps neither
    * from being said: the row (the newest per endpoint) and the entry wait to be retried.
    */
-  private async writeStatus(row: EndpointStatusRow, entry?: TimelineEntry): Promise<void> {
+  private async writeStatus(
+    row: EndpointStatusRow,
+    entry: TimelineEntry | undefined,
+    retried = false,
+  ): Promise<void> {
     const id = row.endpointId;
     let written: boolean;
     try {
@@ -115,7 +122,7 @@ export class StatusMirror {
     if (kept && kept.updatedAt <= row.updatedAt) this.unsentStatus.delete(id);
     if (!written) {
       // A retried row is old news: refused because we already gave the endpoint up.
-      if (entry) this.fencedOut(id, row.fence);
+      if (!retried) this.fencedOut(id, row.fence);
       return;
     }
     if (!entry) return;
@@ -155,7 +162,7 @@ export class StatusMirror {
   private retry(): void {
     this.retryTimer = undefined;
     for (const row of this.unsentStatus.values())
-      this.enqueue(row.endpointId, () => this.writeStatus(row));
+      this.enqueue(row.endpointId, () => this.writeStatus(row, undefined, true));
     const timeline = this.unsentTimeline.splice(0);
     const calls = this.unsentCalls.splice(0);
     this.enqueue('retry', async () => {
@@ -249,18 +256,34 @@ export class StatusMirror {
 
 function reasonOf(t: Transition): string | null {
   const c = t.cause;
+  const damped =
+    'damped' in c && c.damped
+      ? ` — damped: ${c.damped.losses} losses within ${Math.round(c.damped.windowMs / 1000)} s, next try no sooner than ${c.damped.floorMs} ms`
+      : '';
   switch (c.type) {
     case 'close':
-      return c.reason || null;
+      return (c.reason || `close ${c.code}`) + damped;
     case 'error':
-      return c.message;
-    case 'heartbeat':
-      return `no sign of life for ${c.silentMs} ms (${c.missed} ping(s) unanswered)`;
+      return c.message + damped;
+    case 'heartbeat': {
+      const why =
+        c.check === 'send-failed'
+          ? 'a send failed; '
+          : c.check === 'backpressure'
+            ? 'the send buffer kept growing; '
+            : c.check === 'page'
+              ? 'checked on the page returning; '
+              : '';
+      return `${why}no sign of life for ${c.silentMs} ms (${c.missed} ping(s) unanswered)${damped}`;
+    }
     case 'dead':
+      return c.reason + damped;
     case 'reconnect':
       return c.reason;
     case 'person':
       return c.action;
+    case 'budget':
+      return `waiting ${c.waitMs} ms for a turn in the hub-wide connect budget`;
     default:
       return null;
   }
