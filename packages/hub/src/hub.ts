@@ -752,7 +752,7 @@ export class Hub extends EventEmitter<HubEvents> {
     clearTimeout(this.claimTimer);
     this.claimTimer = setTimeout(() => {
       if (!this.started) return;
-      void this.claimRound().finally(() => this.scheduleClaims());
+      void this.claimRound(true).finally(() => this.scheduleClaims());
     }, this.options.claimIntervalMs ?? 1_000);
     this.claimTimer.unref();
   }
@@ -772,7 +772,7 @@ export class Hub extends EventEmitter<HubEvents> {
    * holds, or give up some when over it (coord/balance.ts); every few rounds, reread the
    * owners' live status of the endpoints held elsewhere, in case an event was missed.
    */
-  private async claimRound(): Promise<void> {
+  private async claimRound(scheduled = false): Promise<void> {
     if (!this.started) return;
     // One round at a time; a round asked for meanwhile runs right after (a neighbour left).
     if (this.claimRunning) {
@@ -785,7 +785,8 @@ export class Hub extends EventEmitter<HubEvents> {
       if (this.cluster && this.claimRounds++ % 5 === 0) await this.refreshRemote(names);
       const instances = this.cluster?.members().length ?? 1;
       const { claim, shed } = this.balancer.next(names.length, instances, this.leases.size);
-      if (shed > 0) this.shed(shed);
+      // Shedding keeps the pace of the scheduled rounds (gradual), whatever triggers extra ones.
+      if (shed > 0 && scheduled) this.shed(shed);
       const free = names.filter((n) => !this.leases.has(n) && !this.claiming.has(n));
       let candidates = free;
       if (this.cluster && free.length > 0) {
@@ -847,22 +848,26 @@ export class Hub extends EventEmitter<HubEvents> {
       .map((name) => ({ name, busy: this.sessions.get(name)?.status.callsInFlight ?? 0 }))
       .sort((a, b) => a.busy - b.busy)
       .slice(0, count);
-    for (const { name } of held) {
+    const released = held.map(({ name }) => {
       this.handedOver.set(name, Date.now());
-      this.handOver(name, 'handed to another instance (balancing)');
-    }
+      return this.handOver(name, 'handed to another instance (balancing)');
+    });
+    // Told once they are free, instances below their share claim them now, not a round later.
+    void Promise.all(released).then(() =>
+      this.cluster?.publish({ type: 'freed', from: this.instance }),
+    );
   }
 
   /** Closes our socket, then releases the lease: nobody can take it while the socket is open. */
-  private handOver(name: string, why: string): void {
+  private handOver(name: string, why: string): Promise<void> {
     const session = this.sessions.get(name);
     const lease = this.leases.get(name);
-    if (!session || !lease) return;
+    if (!session || !lease) return Promise.resolve();
     this.leases.delete(name);
     this.remote.delete(name);
     this.sessions.delete(name);
     this.options.logger.info({ endpoint: name }, `endpoint ${name}: ${why}`);
-    void session
+    return session
       .stop(1001, why)
       .then(() => this.ownership.release(lease))
       .catch(() => {})
@@ -888,7 +893,8 @@ export class Hub extends EventEmitter<HubEvents> {
         void this.resync();
         return;
       case 'left':
-        // Its endpoints are free now: the shares are recounted and taken at once.
+      case 'freed':
+        // Endpoints are free now: the shares are recounted and taken at once.
         this.claimSoon();
         return;
     }

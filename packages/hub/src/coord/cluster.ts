@@ -14,7 +14,9 @@ export type ClusterEvent =
   /** Definitions or overlays changed in the store (API CRUD, enable/disable, tool toggles). */
   | { type: 'changed'; from: string }
   /** An instance stopped and released its leases: its endpoints are free. */
-  | { type: 'left'; from: string };
+  | { type: 'left'; from: string }
+  /** An instance gave up some endpoints for balance: they are free. */
+  | { type: 'freed'; from: string };
 
 /** What one instance asks the owner of an endpoint to do. */
 export type ClusterCommand = { type: 'retry'; endpoint: string };
@@ -303,12 +305,12 @@ export class RedisCluster implements ClusterPort {
   }
 }
 
+const EVENT_TYPES = new Set(['status', 'call', 'changed', 'left', 'freed']);
+
 function isEvent(event: unknown): event is ClusterEvent {
   if (typeof event !== 'object' || event === null) return false;
   const e = event as { type?: unknown; from?: unknown };
-  return (
-    typeof e.from === 'string' && (e.type === 'status' || e.type === 'call' || e.type === 'changed')
-  );
+  return typeof e.from === 'string' && EVENT_TYPES.has(e.type as string);
 }
 
 function parseRow(text: string): EndpointStatusRow | undefined {
