@@ -95,7 +95,14 @@ export class Caller {
   private workers: Promise<void>[] = [];
   private seq = 0;
 
+  /** When the hub was killed: its jobs went with it, so a "No job" after that is expected. */
+  private readonly hubKills: number[] = [];
+
   constructor(private readonly o: CallerOptions) {}
+
+  hubKilled(at = Date.now()): void {
+    this.hubKills.push(at);
+  }
 
   startWorkers(): void {
     for (const endpoint of this.o.tokens.keys())
@@ -274,7 +281,10 @@ export class Caller {
     const expect = record.expect;
     if (expect.kind === 'text') {
       if (!isError && text === expect.text) return void this.settle(record, 'answered', 'ok');
-      if (isError && fetchCut && /^No job/.test(text ?? ''))
+      const noJob = isError && /^No job/.test(text ?? '');
+      if (noJob && this.hubKills.some((at) => at >= record.sentAt))
+        return void this.settle(record, 'failed', 'the job was lost with the killed hub', text);
+      if (noJob && fetchCut)
         return void this.settle(
           record,
           'dropped',

@@ -267,6 +267,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         case 'hub':
           if (e.op === 'kill') {
             const children = hub.upstreams();
+            caller.hubKilled();
             await hub.kill9();
             // Orphans exit when their stdin ends; a stopped one must run to notice.
             for (const pid of stopped.values()) signal(pid, 'SIGCONT');

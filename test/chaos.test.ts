@@ -11,14 +11,6 @@ import { makeSchedule } from '../chaos/schedule.js';
 const SEED = 151;
 const DURATION_MS = 20_000;
 
-/**
- * Known hub bug found by the chaos suite (docs/chaos.md, "Findings"): a `tether__result` whose
- * socket closed while it waited still takes the finished job, so the device's next ask gets
- * "No job". Delete this entry once the hub gives the job back when that request is aborted;
- * the run must then be clean with nothing excused.
- */
-const KNOWN_HUB_BUGS = [/finished result\(s\) dropped by the hub/];
-
 describe('chaos', () => {
   it('derives the same schedule from the same seed, and another from another', () => {
     const shape = {
@@ -46,9 +38,8 @@ describe('chaos', () => {
     expect(summary.calls.lost, report).toBe(0);
     expect(summary.calls.misdelivered, report).toBe(0);
     expect(summary.violations, report).toEqual([]);
-    const unexplained = summary.failures.filter((f) => !KNOWN_HUB_BUGS.some((k) => k.test(f)));
-    expect(unexplained, report).toEqual([]);
-    // Passed: the folder a failing run keeps (the excused finding keeps it too) is not needed.
+    expect(summary.failures, report).toEqual([]);
+    // Passed: the folder a failing run keeps is not needed.
     rmSync(summary.dir, { recursive: true, force: true });
   }, 90_000);
 });

@@ -74,17 +74,30 @@ export class JobStore {
   }
 
   /** The result if done; otherwise waits up to `waitMs` for it. */
-  async take(id: string, waitMs: number): Promise<ToolResult | 'running' | 'unknown'> {
+  async take(
+    id: string,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<ToolResult | 'running' | 'unknown'> {
     const job = this.jobs.get(id);
     if (!job) return 'unknown';
     if (job.state === 'running') {
       let timer: NodeJS.Timeout | undefined;
+      let onAbort: (() => void) | undefined;
       await Promise.race([
         job.done,
         new Promise((resolve) => (timer = setTimeout(resolve, waitMs))),
+        new Promise((resolve) => {
+          onAbort = () => resolve(undefined);
+          signal?.addEventListener('abort', onAbort, { once: true });
+        }),
       ]);
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
+    // The one asking is gone (its socket closed while it waited): the result stays for the
+    // next ask, on the new socket, rather than going to a request nobody will read.
+    if (signal?.aborted) return 'running';
     const now = this.jobs.get(id);
     if (!now) return 'unknown';
     if (now.state === 'running') return 'running';

@@ -245,7 +245,7 @@ export class EndpointSession {
     server.setRequestHandler('tools/call', async (request, ctx) => {
       const { name, arguments: args } = request.params;
       if (name === RESULT_TOOL.name && this.deps.settings.earlyReplyMs > 0)
-        return (await this.fetchJob(args)) as never;
+        return (await this.fetchJob(args, ctx.mcpReq.signal)) as never;
       const entry = this.deps.tools().find((e) => e.name === name) ?? this.deps.absentTool?.(name);
       if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       // A cap on work one endpoint can start: calls past it are refused at once, not queued.
@@ -375,9 +375,12 @@ export class EndpointSession {
     );
   }
 
-  private async fetchJob(args: Record<string, unknown> | undefined): Promise<ToolResult> {
+  private async fetchJob(
+    args: Record<string, unknown> | undefined,
+    signal?: AbortSignal,
+  ): Promise<ToolResult> {
     const job = typeof args?.job === 'string' ? args.job : '';
-    const outcome = await this.jobs.take(job, this.deps.settings.earlyReplyMs);
+    const outcome = await this.jobs.take(job, this.deps.settings.earlyReplyMs, signal);
     if (outcome === 'unknown')
       return {
         isError: true,

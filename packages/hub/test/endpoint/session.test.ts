@@ -168,6 +168,32 @@ describe('endpoint session against the official endpoint', () => {
   });
 });
 
+describe('results of long calls across a reconnect', () => {
+  it('keeps the result for the new socket when the one waiting for it closes', async () => {
+    const { sim } = await start(
+      {},
+      { slow: async () => (await sleepFor(800), text('finally')) },
+      { earlyReplyMs: 500 },
+    );
+    await sim.waitForReady();
+    const early = (await sim.callTool('slow')) as {
+      ok: true;
+      result: { content: Array<{ text: string }> };
+    };
+    const job = /"job": "([0-9a-f]+)"/.exec(early.result.content[0]!.text)![1]!;
+    // Asked again, and the socket closes while that ask waits; the call finishes in its wait.
+    const waiting = sim.callTool('tether__result', { job }).catch(() => undefined);
+    await sleepFor(50);
+    sim.closeSockets({ code: 1000, reason: 'bye' });
+    await waiting;
+    await sim.waitForReady({ count: 2, timeoutMs: 5_000 });
+    await sleepFor(500);
+    // The model asks on the new socket, as it was told to, and gets the answer.
+    const fetched = await sim.callTool('tether__result', { job });
+    expect(JSON.stringify(fetched)).toContain('finally');
+  });
+});
+
 describe('endpoint session against the self-hosted relay', () => {
   it('echoes string ids exactly and serves interleaved handshakes from several robots', async () => {
     const { sim } = await start({ mode: 'relay' }, { echo });

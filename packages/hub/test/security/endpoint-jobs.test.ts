@@ -37,6 +37,23 @@ describe('results of calls answered early', () => {
     expect(JSON.stringify(result.content)).toMatch(/truncated/);
   });
 
+  it('keeps the result when the one waiting for it gave up (its socket closed)', async () => {
+    const s = store();
+    let finish!: (r: ToolResult) => void;
+    const id = s.add(
+      'fake__slow',
+      new Promise<ToolResult>((r) => (finish = r)),
+      new AbortController(),
+    );
+    const gone = new AbortController();
+    const first = s.take(id, 10_000, gone.signal);
+    gone.abort();
+    expect(await first).toBe('running');
+    finish(text('done'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await s.take(id, 0)).toEqual(text('done'));
+  });
+
   it('keeps a small result as it was', async () => {
     const s = store();
     const id = await finished(s, text('3'));
