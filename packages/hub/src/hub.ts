@@ -735,16 +735,30 @@ export class Hub extends EventEmitter<HubEvents> {
    * session waits to be claimed again once the socket is gone.
    */
   private surrender(name: string, why: string): void {
+    if (this.sessions.has(name))
+      this.options.logger.warn({ endpoint: name, why }, `endpoint ${name}: handed over (${why})`);
+    void this.dropSession(name, why);
+  }
+
+  /**
+   * Closes our socket for the endpoint, then runs `afterClose` (releasing the lease: nobody can
+   * take it while the socket is open), and leaves a fresh, unclaimed session in its place if
+   * the endpoint is still wanted.
+   */
+  private dropSession(name: string, why: string, afterClose?: () => Promise<void>): Promise<void> {
     const session = this.sessions.get(name);
     this.leases.delete(name);
     this.remote.delete(name);
-    if (!session) return;
-    this.options.logger.warn({ endpoint: name, why }, `endpoint ${name}: handed over (${why})`);
+    if (!session) return Promise.resolve();
     this.sessions.delete(name);
-    void session.stop(1001, why).finally(() => {
-      const wanted = this.config.endpoints.find((e) => e.name === name);
-      if (this.started && wanted && !this.sessions.has(name)) this.startSession(wanted);
-    });
+    return session
+      .stop(1001, why)
+      .then(afterClose)
+      .catch(() => {})
+      .finally(() => {
+        const wanted = this.config.endpoints.find((e) => e.name === name);
+        if (this.started && wanted && !this.sessions.has(name)) this.startSession(wanted);
+      });
   }
 
   /** Shared ownership: a claim round every claim interval (and soon after a change). */
@@ -860,21 +874,10 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Closes our socket, then releases the lease: nobody can take it while the socket is open. */
   private handOver(name: string, why: string): Promise<void> {
-    const session = this.sessions.get(name);
     const lease = this.leases.get(name);
-    if (!session || !lease) return Promise.resolve();
-    this.leases.delete(name);
-    this.remote.delete(name);
-    this.sessions.delete(name);
+    if (!lease || !this.sessions.has(name)) return Promise.resolve();
     this.options.logger.info({ endpoint: name }, `endpoint ${name}: ${why}`);
-    return session
-      .stop(1001, why)
-      .then(() => this.ownership.release(lease))
-      .catch(() => {})
-      .finally(() => {
-        const wanted = this.config.endpoints.find((e) => e.name === name);
-        if (this.started && wanted && !this.sessions.has(name)) this.startSession(wanted);
-      });
+    return this.dropSession(name, why, () => this.ownership.release(lease));
   }
 
   private onClusterEvent(event: ClusterEvent): void {
