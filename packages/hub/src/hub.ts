@@ -798,7 +798,16 @@ export class Hub extends EventEmitter<HubEvents> {
       const names = [...this.sessions.keys()];
       if (this.cluster && this.claimRounds++ % 5 === 0) await this.refreshRemote(names);
       const instances = this.cluster?.members().length ?? 1;
-      const { claim, shed } = this.balancer.next(names.length, instances, this.leases.size);
+      // Not before the others are known; and claims still being acquired count as held, or a
+      // slow acquisition would make every round claim another share.
+      if (this.cluster && !this.cluster.joined) return;
+      const held = this.leases.size + this.claiming.size;
+      const { claim, shed } = this.balancer.next(
+        names.length,
+        instances,
+        held,
+        this.lowestElsewhere(),
+      );
       // Shedding keeps the pace of the scheduled rounds (gradual), whatever triggers extra ones.
       if (shed > 0 && scheduled) this.shed(shed);
       const free = names.filter((n) => !this.leases.has(n) && !this.claiming.has(n));
@@ -854,6 +863,16 @@ export class Hub extends EventEmitter<HubEvents> {
       );
     }
     this.remote = new Map(rows.map((r) => [r.endpointId, r]));
+  }
+
+  /** The fewest endpoints another live instance holds, by the owners' status rows we have. */
+  private lowestElsewhere(): number | undefined {
+    const others = (this.cluster?.members() ?? []).filter((m) => m !== this.instance);
+    if (others.length === 0) return undefined;
+    const counts = new Map(others.map((m) => [m, 0]));
+    for (const row of this.remote.values())
+      if (counts.has(row.owner)) counts.set(row.owner, counts.get(row.owner)! + 1);
+    return Math.min(...counts.values());
   }
 
   /** Gives up `count` endpoints (idle ones first) so that instances below their share take them. */

@@ -30,6 +30,11 @@ export interface ClusterPort {
   readonly instance: string;
   /** The instances alive at the last heartbeat, this one included (sorted). */
   members(): readonly string[];
+  /**
+   * Whether the membership has been read twice (a heartbeat apart): until then an instance
+   * that started together with others may not see them yet, and would claim their shares.
+   */
+  readonly joined: boolean;
   /** Writes the owner's live status and tells every instance; false when fenced out. */
   writeStatus(row: EndpointStatusRow): Promise<boolean>;
   /** The live status rows of these endpoints (absent: never written, or gone). */
@@ -95,6 +100,7 @@ export class RedisCluster implements ClusterPort {
   private closed = false;
   private wasReady = false;
   private beatFailed = false;
+  private beats = 0;
 
   constructor(options: RedisClusterOptions) {
     this.instance = options.instance;
@@ -125,6 +131,10 @@ export class RedisCluster implements ClusterPort {
         await new Promise((r) => setTimeout(r, 1_000).unref());
       }
     }
+  }
+
+  get joined(): boolean {
+    return this.beats >= 2;
   }
 
   members(): readonly string[] {
@@ -239,6 +249,7 @@ export class RedisCluster implements ClusterPort {
     try {
       const live = await this.redis.tetherHeartbeat(this.keys.instances, this.instance, this.ttlMs);
       this.live = [...new Set([...live, this.instance])].sort();
+      this.beats++;
       // A subscription can go silent without its socket failing; a ping makes its socket
       // timeout notice (and reconnect, and resync) when it has.
       if (this.wasReady) void this.sub.ping().catch(() => {});

@@ -199,6 +199,10 @@ describe('the fair share', () => {
     expect(b.next(300, 4, 80)).toEqual({ claim: 0, shed: 5 });
     expect(b.next(300, 4, 75)).toEqual({ claim: 0, shed: 0 });
     expect(b.next(300, 4, 78)).toEqual({ claim: 0, shed: 0 });
+    // Within the slack, but a joiner is starving: those over the share give back to it.
+    const c = new Balancer();
+    expect(c.next(30, 4, 9, 4)).toEqual({ claim: 0, shed: 1 });
+    expect(c.next(30, 4, 8, 6)).toEqual({ claim: 0, shed: 0 });
     // A dead instance: the share grows and the survivors claim.
     expect(b.next(300, 2, 100)).toEqual({ claim: 50, shed: 0 });
   });
