@@ -10,6 +10,7 @@ import {
 } from './link.js';
 import type { Row } from './link.js';
 import { hubMemory, relayOverhead } from './hub.js';
+import { clusterBench, currentClusterSection, writeClusterSection } from './cluster.js';
 import { sessionBench } from './session.js';
 import { reconnectStorm } from './storm.js';
 
@@ -49,6 +50,30 @@ if (!only || only === 'scenarios') {
   scenarios$ = lines.map((line) => `- ${line}`).join('\n');
 }
 
+// The cluster benchmarks (real instances on PostgreSQL and Redis) write a section of their own;
+// run alone (`npm run bench -- cluster`) they replace only that section of docs/benchmarks.md.
+let cluster$: string | undefined;
+if (!only || only === 'cluster') {
+  console.log('cluster…');
+  const { section, skipped } = await clusterBench(
+    only ? 'npm run bench -- cluster' : 'npm run bench',
+  );
+  if (skipped) {
+    // A full run keeps the section docs/benchmarks.md has (it says when it was measured).
+    cluster$ = only ? undefined : currentClusterSection();
+    console.log(
+      `cluster: skipped, ${skipped}${cluster$ ? '; the Cluster section of docs/benchmarks.md is kept as it was' : ''}`,
+    );
+  } else {
+    cluster$ = section;
+    if (only) {
+      writeClusterSection(section!);
+      console.log(`${section}\nwrote the Cluster section of docs/benchmarks.md`);
+    }
+  }
+  if (only) process.exit(0);
+}
+
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const text = `# Benchmarks
 
@@ -67,7 +92,7 @@ End-to-end (hub, stdio server, endpoint simulator; heartbeat P = 500 ms, M = 2, 
 is 1 s; \`packages/hub/test/scenarios.test.ts\`). The .NET platform documented 90–120 s.
 
 ${scenarios$}
-`;
+${cluster$ ? `\n${cluster$}\n` : ''}`;
 if (!only) writeFileSync(new URL('../docs/benchmarks.md', import.meta.url), text);
 console.log(only ? text : 'wrote docs/benchmarks.md');
 process.exit(0);
