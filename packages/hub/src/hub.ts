@@ -737,7 +737,9 @@ export class Hub extends EventEmitter<HubEvents> {
   private surrender(name: string, why: string): void {
     if (this.sessions.has(name))
       this.options.logger.warn({ endpoint: name, why }, `endpoint ${name}: handed over (${why})`);
-    void this.dropSession(name, why);
+    // Cut at once, not closed politely: the lease is gone, and the next owner may connect
+    // before a polite close would have finished.
+    void this.dropSession(name, why, undefined, 0);
   }
 
   /**
@@ -745,14 +747,19 @@ export class Hub extends EventEmitter<HubEvents> {
    * take it while the socket is open), and leaves a fresh, unclaimed session in its place if
    * the endpoint is still wanted.
    */
-  private dropSession(name: string, why: string, afterClose?: () => Promise<void>): Promise<void> {
+  private dropSession(
+    name: string,
+    why: string,
+    afterClose?: () => Promise<void>,
+    graceMs?: number,
+  ): Promise<void> {
     const session = this.sessions.get(name);
     this.leases.delete(name);
     this.remote.delete(name);
     if (!session) return Promise.resolve();
     this.sessions.delete(name);
     return session
-      .stop(1001, why)
+      .stop(1001, why, graceMs)
       .then(afterClose)
       .catch(() => {})
       .finally(() => {

@@ -338,9 +338,11 @@ export class Link extends Emitter<LinkEvents> {
 
   /**
    * Stops for good: no reconnect, no timer. An open socket is closed politely and cut if the
-   * peer does not complete the close within `closeGraceMs`; the promise resolves when it is gone.
+   * peer does not complete the close within `closeGraceMs` (or the `graceMs` given: 0 sends the
+   * close frame and cuts the socket at once, for when someone else may connect any moment);
+   * the promise resolves when it is gone.
    */
-  close(code = 1000, reason = ''): Promise<void> {
+  close(code = 1000, reason = '', graceMs?: number): Promise<void> {
     const s = this.state;
     if (s.name === 'disabled') return Promise.resolve();
     this.enter({ name: 'disabled', since: this.clock.now() }, { type: 'person', action: 'close' });
@@ -353,7 +355,7 @@ export class Link extends Emitter<LinkEvents> {
     // A planned reconnect's old socket is already closing; this close only waits for it.
     if (s.name === 'reconnecting') return this.closing.get(s.socket)?.gone ?? Promise.resolve();
     if (s.name !== 'open' && s.name !== 'ready') return Promise.resolve();
-    return this.closePolitely(s.socket, code, reason);
+    return this.closePolitely(s.socket, code, reason, undefined, graceMs);
   }
 
   /*
@@ -402,6 +404,7 @@ export class Link extends Emitter<LinkEvents> {
     code: number,
     reason: string,
     gone?: () => void,
+    graceMs = this.options.closeGraceMs ?? 2_000,
   ): Promise<void> {
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
@@ -416,9 +419,13 @@ export class Link extends Emitter<LinkEvents> {
     const timer = this.clock.setTimeout(() => {
       socket.terminate();
       done();
-    }, this.options.closeGraceMs ?? 2_000);
+    }, graceMs);
     this.closing.set(socket, { done, timer, gone: promise });
     socket.close(code, reason);
+    if (graceMs <= 0) {
+      socket.terminate();
+      done();
+    }
     return promise;
   }
 

@@ -145,6 +145,16 @@ describe('detection', () => {
     expect(link.heartbeat).toEqual({ intervalMs: 1_000, maxMissed: 2 });
   });
 
+  it('cuts the socket at once when closed with no grace (its lease is gone)', async () => {
+    const { link, fake } = setup({ closeGraceMs: 2_000 });
+    void link.connect();
+    fake.last().open();
+    const closed = link.close(1001, 'lease lost', 0);
+    expect(fake.last().terminated).toBe(true);
+    await closed;
+    expect(link.status.name).toBe('disabled');
+  });
+
   it('takes any frame from the peer as a sign of life, and saves pings on a busy link', () => {
     const { link, fake, clock } = setup({ pingIntervalMs: 1_000, maxMissedPongs: 2 });
     void link.connect();

@@ -104,12 +104,13 @@ export class EndpointSession {
     if (this.config.enabled) void this.link.connect().catch(() => {});
   }
 
-  async stop(code = 1001, reason = 'tether shutting down'): Promise<void> {
+  /** `graceMs` as for Link.close: 0 cuts the socket at once (the lease is gone). */
+  async stop(code = 1001, reason = 'tether shutting down', graceMs?: number): Promise<void> {
     clearTimeout(this.toolTimer);
     clearTimeout(this.handshakeTimer);
     this.jobs.clear();
     try {
-      await this.link.close(code, reason);
+      await this.link.close(code, reason, graceMs);
     } finally {
       // Counted warnings are written while the redactor still knows this endpoint's token.
       this.warnings.flush();
