@@ -821,7 +821,9 @@ export class Hub extends EventEmitter<HubEvents> {
       let candidates = free;
       if (this.cluster && free.length > 0) {
         const holders = await this.cluster.holders(free);
-        candidates = free.filter((_, i) => holders[i] === '');
+        // Ours already (a lease kept after its socket went, e.g. a fenced-out write): acquire
+        // hands it back, so it is claimed like a free one, never left unserved.
+        candidates = free.filter((_, i) => holders[i] === '' || holders[i] === this.instance);
       }
       // Free for a whole round already: whoever is meant to take it has not (an instance that
       // died has not left the count yet, or the count is stale). Anyone takes it now, over its
