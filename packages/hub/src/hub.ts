@@ -839,11 +839,14 @@ export class Hub extends EventEmitter<HubEvents> {
       // so that instances claiming at once (a neighbour left) split the free endpoints without
       // colliding; then any, in an order of our own.
       const members = this.cluster?.members() ?? [this.instance];
-      const rest = candidates.filter((n) => !isOverdue.has(n));
-      const mine = rest.filter((n) => preferredOwner(n, members) === this.instance);
-      const others = shuffled(rest.filter((n) => preferredOwner(n, members) !== this.instance));
+      const mine: string[] = [];
+      const others: string[] = [];
+      for (const n of candidates)
+        if (!isOverdue.has(n))
+          (preferredOwner(n, members) === this.instance ? mine : others).push(n);
       const wanted = Math.max(0, claim - overdue.length);
-      for (const name of [...overdue, ...[...mine, ...others].slice(0, wanted)]) this.claim(name);
+      for (const name of [...overdue, ...[...mine, ...shuffled(others)].slice(0, wanted)])
+        this.claim(name);
     } catch (error) {
       this.options.logger.debug({ err: error }, 'claim round failed');
     } finally {
