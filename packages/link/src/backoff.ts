@@ -1,7 +1,46 @@
 /**
  * Retry delays as small values with no timers of their own, so a test can ask for the delay of
  * any situation with a seeded random and check the whole sequence.
+ *
+ * One policy, two kinds of piece: a ceiling says the most a retry may wait, a jitter draws the
+ * wait from it. The link, the hub's upstream restarts and its webhook retries each compose the
+ * same pieces (docs/architecture.md), so the formula lives here once.
  */
+
+/** The most a retry may wait, in ms, from a count or a duration (failures, outage so far). */
+export type Ceiling = (value: number) => number;
+
+/** A wait drawn from a ceiling, in whole ms; `random` is uniform in [0, 1). */
+export type Jitter = (ceilingMs: number, random: () => number) => number;
+
+/**
+ * baseMs·2^(n−1) for the n-th failure (n ≥ 1; less counts as 1), capped at capMs: the classic
+ * doubling, for retries whose pace follows the number of attempts.
+ */
+export function exponentialCeiling(options: { baseMs: number; capMs: number }): Ceiling {
+  const { baseMs, capMs } = options;
+  return (failures) => Math.min(capMs, baseMs * 2 ** Math.max(0, failures - 1));
+}
+
+/**
+ * ratio × the time already out, at least floorMs and at most capMs: a ceiling tied to time
+ * rather than to the attempt count, so recovery after a short outage stays quick.
+ */
+export function outageCeiling(options: { ratio: number; floorMs: number; capMs: number }): Ceiling {
+  const { ratio, floorMs, capMs } = options;
+  return (outageMs) => Math.min(capMs, Math.max(floorMs, ratio * outageMs));
+}
+
+/** Full jitter: uniform over the whole ms in [0, ceiling], the widest spread of a fleet. */
+export const fullJitter: Jitter = (ceilingMs, random) => Math.floor(random() * (ceilingMs + 1));
+
+/**
+ * Equal jitter: uniform in [½ceiling, ceiling], rounded. Still spreads a fleet, while each wait
+ * keeps at least half the step, so the delays visibly grow.
+ */
+export const equalJitter: Jitter = (ceilingMs, random) =>
+  Math.round(ceilingMs / 2 + (random() * ceilingMs) / 2);
+
 export interface BackoffOptions {
   /** First retry after an unexpected loss: uniform in [0, firstRetryMaxMs]. Default 250. */
   firstRetryMaxMs?: number;
@@ -67,19 +106,19 @@ export function fullJitterBackoff(options: BackoffOptions = {}): Backoff {
   const unwelcome = options.unwelcomeMs ?? 60_000;
   const flapLimit = options.flapLimit ?? 5;
   const flapFloorMs = options.flapFloorMs ?? 1_000;
+  const later = outageCeiling({ ratio, floorMs: floor, capMs: cap });
+  const damping = exponentialCeiling({ baseMs: flapFloorMs, capMs: cap });
   return {
     delay({ failures, outageMs, spreadMs = 0 }, random) {
-      if (failures <= 1) return Math.floor(random() * (Math.max(first, spreadMs) + 1));
-      const ceiling = Math.min(cap, Math.max(floor, ratio * outageMs));
-      return Math.floor(random() * (ceiling + 1));
+      if (failures <= 1) return fullJitter(Math.max(first, spreadMs), random);
+      return fullJitter(later(outageMs), random);
     },
     unwelcomeDelay(random) {
-      return Math.floor(unwelcome / 2 + random() * (unwelcome / 2));
+      return equalJitter(unwelcome, random);
     },
     flapWindowMs: options.flapWindowMs ?? 60_000,
     flapFloor(losses) {
-      if (losses <= flapLimit) return 0;
-      return Math.min(cap, flapFloorMs * 2 ** (losses - flapLimit - 1));
+      return losses <= flapLimit ? 0 : damping(losses - flapLimit);
     },
   };
 }

@@ -1,7 +1,13 @@
 export { Link } from './link.js';
 export type { LinkEvents, LinkOptions, MessageMeta } from './link.js';
-export { fullJitterBackoff } from './backoff.js';
-export type { Backoff, BackoffOptions, RetryContext } from './backoff.js';
+export {
+  equalJitter,
+  exponentialCeiling,
+  fullJitter,
+  fullJitterBackoff,
+  outageCeiling,
+} from './backoff.js';
+export type { Backoff, BackoffOptions, Ceiling, Jitter, RetryContext } from './backoff.js';
 export { ConnectBudget } from './budget.js';
 export type { ConnectBudgetOptions, ConnectBudgetStatus } from './budget.js';
 export { systemClock } from './clock.js';

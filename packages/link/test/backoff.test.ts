@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, seededRandom } from '@tether/testkit';
-import { Link, fullJitterBackoff } from '../src/index.js';
+import {
+  Link,
+  equalJitter,
+  exponentialCeiling,
+  fullJitter,
+  fullJitterBackoff,
+  outageCeiling,
+} from '../src/index.js';
 import type { LinkOptions, Transition } from '../src/index.js';
 import { fakeFactory } from './fake-socket.js';
 
@@ -44,6 +51,83 @@ describe('backoff policy', () => {
     const policy = fullJitterBackoff();
     expect(policy.unwelcomeDelay(() => 0)).toBe(30_000);
     expect(policy.unwelcomeDelay(() => 0.999_999)).toBeLessThanOrEqual(60_000);
+  });
+});
+
+describe('backoff pieces', () => {
+  /** A fixed run of draws across [0, 1), the ends included. */
+  const draws = [0, 0.001, 0.25, 0.5, 0.618, 0.75, 0.999_999];
+
+  it('doubles an exponential ceiling from the base on each failure and holds it at the cap', () => {
+    const ceiling = exponentialCeiling({ baseMs: 1_000, capMs: 60_000 });
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 50].map(ceiling)).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000,
+    ]);
+  });
+
+  it('treats a failure count below one as the first failure', () => {
+    const ceiling = exponentialCeiling({ baseMs: 1_000, capMs: 60_000 });
+    expect([0, -3].map(ceiling)).toEqual([1_000, 1_000]);
+  });
+
+  it('keeps an outage ceiling at the ratio of the outage, between the floor and the cap', () => {
+    const ceiling = outageCeiling({ ratio: 0.5, floorMs: 500, capMs: 30_000 });
+    expect([0, 999, 2_000, 10_000, 59_000, 600_000].map(ceiling)).toEqual([
+      500, 500, 1_000, 5_000, 29_500, 30_000,
+    ]);
+  });
+
+  it('draws full jitter as whole ms over all of [0, ceiling]', () => {
+    expect(draws.map((r) => fullJitter(1_000, () => r))).toEqual([0, 1, 250, 500, 618, 750, 1_000]);
+    const random = seededRandom(7);
+    const seen = new Set(Array.from({ length: 1_000 }, () => fullJitter(3, random)));
+    expect([...seen].sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('draws equal jitter as whole ms in [half the ceiling, the ceiling]', () => {
+    expect(draws.map((r) => equalJitter(1_000, () => r))).toEqual([
+      500, 501, 625, 750, 809, 875, 1_000,
+    ]);
+    const random = seededRandom(7);
+    for (let i = 0; i < 1_000; i++) {
+      const delay = equalJitter(4_001, random);
+      expect(Number.isInteger(delay)).toBe(true);
+      expect(delay).toBeGreaterThanOrEqual(2_000);
+      expect(delay).toBeLessThanOrEqual(4_001);
+    }
+  });
+
+  it('makes fullJitterBackoff full jitter over a quick first retry, then over the outage ceiling', () => {
+    const policy = fullJitterBackoff();
+    const ceiling = outageCeiling({ ratio: 0.5, floorMs: 500, capMs: 30_000 });
+    const contexts = [
+      { failures: 1, outageMs: 0 },
+      { failures: 1, outageMs: 0, spreadMs: 5_000 },
+      ...[200, 1_500, 4_000, 9_000, 20_000, 45_000, 90_000].map((outageMs, i) => ({
+        failures: i + 2,
+        outageMs,
+      })),
+    ];
+    const expected = [250, 5_000, ...contexts.slice(2).map((c) => ceiling(c.outageMs))];
+    const a = seededRandom(11);
+    const b = seededRandom(11);
+    expect(contexts.map((c) => policy.delay(c, a))).toEqual(
+      expected.map((ceilingMs) => fullJitter(ceilingMs, b)),
+    );
+  });
+
+  it('makes the unwelcome delay equal jitter and the flap floor an exponential ceiling', () => {
+    const policy = fullJitterBackoff({ unwelcomeMs: 10_000, flapFloorMs: 1_000, capMs: 8_000 });
+    const a = seededRandom(3);
+    const b = seededRandom(3);
+    for (let i = 0; i < 5; i++) expect(policy.unwelcomeDelay(a)).toBe(equalJitter(10_000, b));
+    const damping = exponentialCeiling({ baseMs: 1_000, capMs: 8_000 });
+    expect([1, 5, 6, 7, 8, 9, 10, 30].map((losses) => policy.flapFloor!(losses))).toEqual([
+      0,
+      0,
+      ...[1, 2, 3, 4, 5, 25].map(damping),
+    ]);
+    expect(policy.flapFloor!(9)).toBe(8_000);
   });
 });
 

@@ -1,3 +1,4 @@
+import { equalJitter, exponentialCeiling } from '@tether/link';
 import type { ChannelKind } from './types.js';
 
 /** Delivery retries as plain values, so tests can check delays with a fixed random. */
@@ -14,9 +15,9 @@ export const defaultRetryPolicy: RetryPolicy = { attempts: 5, baseMs: 1_000, max
 
 /**
  * Delay after the n-th failed attempt (n ≥ 1): baseMs·2^(n−1) capped at maxMs, drawn from
- * [½d, d] so hubs that lost the same webhook together do not retry in lockstep. A Retry-After
- * from the service wins, cut to maxMs: a notice that arrives an hour late helps nobody, and
- * the attempt budget still ends it.
+ * [½d, d] (equal jitter, the same pieces as every other backoff here) so hubs that lost the
+ * same webhook together do not retry in lockstep. A Retry-After from the service wins, cut to
+ * maxMs: a notice that arrives an hour late helps nobody, and the attempt budget still ends it.
  */
 export function retryDelay(
   failures: number,
@@ -25,8 +26,8 @@ export function retryDelay(
   retryAfterMs?: number,
 ): number {
   if (retryAfterMs !== undefined) return Math.min(policy.maxMs, Math.max(0, retryAfterMs));
-  const d = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(d / 2 + (random() * d) / 2);
+  const ceiling = exponentialCeiling({ baseMs: policy.baseMs, capMs: policy.maxMs });
+  return equalJitter(ceiling(failures), random);
 }
 
 /** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */

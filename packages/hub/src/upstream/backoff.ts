@@ -1,3 +1,5 @@
+import { equalJitter, exponentialCeiling } from '@tether/link';
+
 /**
  * Crash-loop restart policy as plain values, so tests can check a whole sequence with a fixed
  * random. No timers here: the supervisor owns those.
@@ -22,20 +24,19 @@ export const QUICK_RESTARTS = 5;
 
 /**
  * Delay after the n-th consecutive failure (n ≥ 1): initialMs·2^(n−1), capped at maxMs, and
- * maxMs for good once the server is failing. Jitter draws it from [½d, d] so a fleet of hubs
- * restarted together does not hammer a shared server in lockstep, while the delays still grow.
+ * maxMs for good once the server is failing. Equal jitter draws it from [½d, d] so a fleet of
+ * hubs restarted together does not hammer a shared server in lockstep, while the delays still
+ * grow. The pieces are the link's (docs/architecture.md): one backoff formula for the project.
  */
 export function restartDelay(
   failures: number,
   policy: RestartPolicy,
   random: () => number,
 ): number {
-  const exponent = Math.max(0, failures - 1);
-  const base =
-    failures > QUICK_RESTARTS
-      ? policy.maxMs
-      : Math.min(policy.maxMs, policy.initialMs * 2 ** exponent);
-  return Math.round(base / 2 + (random() * base) / 2);
+  const ceiling = isFailing(failures)
+    ? policy.maxMs
+    : exponentialCeiling({ baseMs: policy.initialMs, capMs: policy.maxMs })(failures);
+  return equalJitter(ceiling, random);
 }
 
 /** True once QUICK_RESTARTS restarts have failed in a row. */

@@ -233,6 +233,16 @@ describe('retry timing values', () => {
     expect([1, 2, 3].map((n) => retryDelay(n, policy, () => 0))).toEqual([500, 1_000, 2_000]);
   });
 
+  it('equals baseMs·2^(n−1) capped at maxMs, drawn in [d/2, d], for failures 1–10', () => {
+    const draws = [0, 0.1, 0.25, 0.5, 0.618, 0.75, 0.9, 0.999_999, 0.3, 0.42];
+    const delays = draws.map((r, i) => retryDelay(i + 1, policy, () => r));
+    const formula = draws.map((r, i) => {
+      const d = Math.min(policy.maxMs, policy.baseMs * 2 ** i);
+      return Math.round(d / 2 + (r * d) / 2);
+    });
+    expect(delays).toEqual(formula);
+  });
+
   it('a Retry-After wins, up to maxMs', () => {
     expect(retryDelay(1, policy, () => 1, 7_000)).toBe(7_000);
     expect(retryDelay(1, policy, () => 1, 3_600_000)).toBe(60_000);

@@ -21,6 +21,17 @@ describe('restart delays', () => {
     expect(restartDelay(3, policy, () => 0.5)).toBe(3000);
     expect(restartDelay(20, { ...policy, maxMs: 5000 }, () => 0)).toBe(2500);
   });
+
+  it('equal initialMs·2^(n−1) capped at maxMs, maxMs once failing, drawn in [½d, d], for failures 1–10', () => {
+    const draws = [0, 0.1, 0.25, 0.5, 0.618, 0.75, 0.9, 0.999_999, 0.3, 0.42];
+    const delays = draws.map((r, i) => restartDelay(i + 1, policy, () => r));
+    const formula = draws.map((r, i) => {
+      const n = i + 1;
+      const d = n > QUICK_RESTARTS ? policy.maxMs : Math.min(policy.maxMs, 1000 * 2 ** (n - 1));
+      return Math.round(d / 2 + (r * d) / 2);
+    });
+    expect(delays).toEqual(formula);
+  });
 });
 
 describe('line splitting', () => {
