@@ -1,39 +1,79 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['protocol', 'link', 'testkit', 'hub', 'session'] as const;
+const packages = ['protocol', 'link', 'testkit', 'hub', 'session', 'dashboard'] as const;
 
-/** Which of our packages each package may import (STYLE.md: protocol ← link ← hub; testkit for tests and `sim`). */
+/**
+ * Which of our packages each package may import (docs/architecture.md, "The parts": protocol ←
+ * link ← hub/session; the dashboard takes only types from protocol; testkit for tests, `sim` and
+ * the demo).
+ */
 const allowed: Record<string, string[]> = {
   protocol: [],
   link: ['protocol'],
   testkit: ['protocol'],
   hub: ['protocol', 'link', 'testkit'],
   session: ['protocol', 'link'],
+  dashboard: ['protocol'],
 };
+
+/** Modules that exist only on Node: none may be reached from an entry that runs anywhere. */
+const nodeOnly = (spec: string): boolean =>
+  spec.startsWith('node:') ||
+  builtinModules.includes(spec) ||
+  ['ws', 'ioredis', '@tether/link/node', '@tether/session/server'].includes(spec);
 
 function sources(pkg: string): string[] {
   const walk = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
       entry.isDirectory()
         ? walk(join(dir, entry.name))
-        : entry.name.endsWith('.ts')
+        : /\.tsx?$/.test(entry.name)
           ? [join(dir, entry.name)]
           : [],
     );
   return walk(join(root, 'packages', pkg, 'src'));
 }
 
-function imports(file: string): string[] {
+interface Import {
+  spec: string;
+  /** `import type … from` or `export type … from`: erased from the JavaScript. */
+  typeOnly: boolean;
+}
+
+function importsOf(file: string): Import[] {
   const text = readFileSync(file, 'utf8');
   return [
     ...text.matchAll(
-      /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+      /(import|export)(\s+type\s)?[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm,
     ),
-  ].map((m) => m[1] ?? m[2]!);
+  ].map((m) => ({ spec: (m[3] ?? m[4] ?? m[5])!, typeOnly: m[2] !== undefined }));
+}
+
+function imports(file: string): string[] {
+  return importsOf(file).map((i) => i.spec);
+}
+
+/** The source file a relative import names (`./ui.js` is `ui.ts` or `ui.tsx`). */
+function resolveLocal(file: string, spec: string): string {
+  const base = resolve(dirname(file), spec.replace(/\.js$/, ''));
+  return [`${base}.ts`, `${base}.tsx`].find((f) => existsSync(f)) ?? `${base}.ts`;
+}
+
+/** `entry` and every file of its package it reaches through relative imports. */
+function reached(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of imports(file)) if (spec.startsWith('.')) visit(resolveLocal(file, spec));
+  };
+  visit(entry);
+  return [...seen];
 }
 
 describe('architecture', () => {
@@ -65,12 +105,42 @@ describe('architecture', () => {
         .filter((file) => !file.endsWith('/node.ts'))
         .flatMap((file) =>
           imports(file)
-            .filter((spec) => spec.startsWith('node:') || spec === 'ws' || spec === 'ioredis')
+            .filter(nodeOnly)
             .map((spec) => `${relative(root, file)} → ${spec}`),
         );
       expect(offending).toEqual([]);
     },
   );
+
+  it('keeps the root entry of session runtime-neutral (Node code only under server/)', () => {
+    const entry = join(root, 'packages/session/src/index.ts');
+    const files = reached(entry);
+    expect(files.filter((file) => file.includes('/src/server/'))).toEqual([]);
+    const offending = files.flatMap((file) =>
+      imports(file)
+        .filter(nodeOnly)
+        .map((spec) => `${relative(root, file)} → ${spec}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('keeps the dashboard taking only types from @tether/protocol (no zod in the page)', () => {
+    const offending = sources('dashboard').flatMap((file) =>
+      importsOf(file)
+        .filter(({ spec, typeOnly }) => spec.startsWith('@tether/') && !typeOnly)
+        .map(({ spec }) => `${relative(root, file)} → ${spec}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('keeps the dashboard free of Node-only modules (it runs in the browser)', () => {
+    const offending = sources('dashboard').flatMap((file) =>
+      imports(file)
+        .filter(nodeOnly)
+        .map((spec) => `${relative(root, file)} → ${spec}`),
+    );
+    expect(offending).toEqual([]);
+  });
 
   it.each(packages)('has no import cycles inside %s', (pkg) => {
     const files = sources(pkg);
@@ -79,7 +149,7 @@ describe('architecture', () => {
         file,
         imports(file)
           .filter((spec) => spec.startsWith('.'))
-          .map((spec) => resolve(dirname(file), spec.replace(/\.js$/, '.ts'))),
+          .map((spec) => resolveLocal(file, spec)),
       ]),
     );
     const cycles: string[] = [];
@@ -112,8 +182,12 @@ describe('public surface', () => {
       'attachPageLifecycle',
       'browserSocketFactory',
       'defaultUnwelcome',
+      'equalJitter',
+      'exponentialCeiling',
+      'fullJitter',
       'fullJitterBackoff',
       'isLinkError',
+      'outageCeiling',
       'systemClock',
     ]);
     const node = await import('../packages/link/src/node.js');
@@ -131,6 +205,7 @@ describe('public surface', () => {
         "EndpointToolSchema",
         "EndpointViewSchema",
         "ErrorCode",
+        "HealthSchema",
         "HubEventSchema",
         "JsonRpcErrorObjectSchema",
         "JsonRpcFailureSchema",
@@ -146,6 +221,7 @@ describe('public surface', () => {
         "ServerViewSchema",
         "SessionInfoSchema",
         "TimelineItemSchema",
+        "ToolCallResultSchema",
         "ToolFilterSchema",
         "ToolViewSchema",
         "XIAOZHI_CLIENT_INFO",

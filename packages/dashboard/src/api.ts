@@ -4,10 +4,13 @@ import type {
   EndpointInput,
   EndpointTool,
   EndpointView,
+  Health,
+  Page,
   ServerInput,
   ServerView,
   SessionInfo,
   TimelineItem,
+  ToolCallResult,
   ToolView,
 } from '@tether/protocol';
 
@@ -21,26 +24,6 @@ export class ApiFailure extends Error {
     super(message);
     this.name = 'ApiFailure';
   }
-}
-
-export interface Page<T> {
-  items: T[];
-  next: number | null;
-}
-
-/** GET /api/endpoints/:id/health. Not in @tether/protocol (yet). */
-export interface Health {
-  score: number;
-  uptime: number;
-  flaps: number;
-  failures: number;
-  handshakeMs: number | null;
-  windowMs: number;
-}
-
-export interface CallResult {
-  result: unknown;
-  ms: number;
 }
 
 let unauthorized: (() => void) | undefined;
@@ -137,7 +120,7 @@ export const api = {
     request('DELETE', `/api/servers/${id(server)}`),
 
   tools: (): Promise<ToolView[]> => request('GET', '/api/tools'),
-  callTool: (name: string, args: Record<string, unknown>): Promise<CallResult> =>
+  callTool: (name: string, args: Record<string, unknown>): Promise<ToolCallResult> =>
     request('POST', '/api/tools/call', { body: { name, arguments: args } }),
   calls: (filter: {
     endpoint: string;

@@ -2,7 +2,7 @@ import type { EndpointInput, ServerInput } from '@tether/protocol';
 
 /**
  * The form checks of EndpointInputSchema and ServerInputSchema, restated without zod so zod
- * stays out of the page (it does not tree-shake: ~190 KB). test/validate.test.ts runs the same
+ * stays out of the page (it does not tree-shake: ~190 KB). test/forms.test.ts runs the same
  * inputs through the schemas and these functions and demands the same verdicts, so they cannot
  * drift apart. The hub validates again and its message is shown if this ever misses something.
  */

@@ -175,8 +175,33 @@ export const CallItemSchema = z.object({
 });
 export type CallItem = z.infer<typeof CallItemSchema>;
 
+/**
+ * One page of a list, newest first (GET /api/endpoints/:id/timeline, GET /api/calls): `next` is
+ * the `before` that asks for the next, older page; null at the end.
+ */
 export const PageSchema = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), next: z.number().nullable() });
+export type Page<T> = z.infer<ReturnType<typeof PageSchema<z.ZodType<T>>>>;
+
+/** GET /api/endpoints/:id/health: the score of the last hour and the parts it comes from. */
+export const HealthSchema = z.object({
+  /** 0–100: uptime less penalties for flaps, failures and slow handshakes. */
+  score: z.number(),
+  /** Share of the window spent up, 0–1. */
+  uptime: z.number(),
+  /** Times it went from up to down in the window. */
+  flaps: z.number(),
+  /** Failed attempts in the window. */
+  failures: z.number(),
+  /** Median time from connecting to up, in the window; null when there was none. */
+  handshakeMs: z.number().nullable(),
+  windowMs: z.number(),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
+/** Answer of POST /api/tools/call: the result as the upstream gave it, and how long it took. */
+export const ToolCallResultSchema = z.object({ result: z.unknown(), ms: z.number() });
+export type ToolCallResult = z.infer<typeof ToolCallResultSchema>;
 
 /** Every error answer of the API. */
 export const ApiErrorSchema = z.object({

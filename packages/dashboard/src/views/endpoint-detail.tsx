@@ -1,7 +1,6 @@
-import type { EndpointView, TimelineItem } from '@tether/protocol';
+import type { EndpointView, Health, TimelineItem } from '@tether/protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { Health } from '../api.js';
 import { useI18n } from '../context.js';
 import { closeCodeKey, formatDuration, formatMs, formatPercent } from '../format.js';
 import { appendOlder, mergeNewest } from '../state.js';
