@@ -82,7 +82,7 @@ Node ${process.version}, ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 
 The endpoint simulator runs in a child process; the links run with their default settings
 (ping every 5 s, 2 missed pongs, first retry in 0–250 ms, full-jitter backoff to 30 s).
 
-| what | result | target (PRODUCT.md) |
+| what | result | target |
 |---|---|---|
 ${rows.map((r) => `| ${r.what} | ${r.result} | ${r.target} |`).join('\n')}
 

@@ -85,7 +85,7 @@ export async function resumeLatency(kind: 'memory' | 'redis', url?: string, n = 
     return {
       what: `resume after a reconnect, ${kind} store (${n} clients cut at once${drops > 1 ? `, ${drops} times` : ''})`,
       result: `socket open → resumed ${ms(summary(handshake))}; cut → resumed ${ms(summary(total))}`,
-      target: 'none in PRODUCT.md; for scale, a reconnect itself: p50 ≤ 300 ms, every one ≤ 1.5 s',
+      target: 'none; for scale, a reconnect itself: p50 ≤ 300 ms, every one ≤ 1.5 s',
     };
   } finally {
     await Promise.all(clients.map((c) => c.close({ end: false })));
@@ -143,12 +143,12 @@ export async function idleSessionsPerGiB(n = 5_000): Promise<Row[]> {
       {
         what: `idle sessions per GiB, attached (socket open, app heartbeat every 5 s; ${n} sessions)`,
         result: `${perGiB(perAttached)} (${k(perAttached)} RSS, ${k((attached.heapUsed - base.heapUsed) / n)} heap each)`,
-        target: 'none in PRODUCT.md; for scale, ≤ 30 KB per hub endpoint',
+        target: 'none; for scale, ≤ 30 KB per hub endpoint',
       },
       {
         what: `idle sessions per GiB, detached (within the resume window, memory store; ${n} sessions)`,
         result: `${perGiB(perDetached)} (${k(perDetached)} heap each)`,
-        target: 'none in PRODUCT.md',
+        target: 'none',
       },
     ];
   } finally {

@@ -1,7 +1,7 @@
 // Reconnect storm: a fleet of links whose endpoint host goes away for 10 s and comes back.
 // The figure is the busiest 100 ms of connection attempts after the host returns, as a share
-// of the fleet (PRODUCT.md: ≤ 3 %), with and without a shared ConnectBudget; also how long
-// until every link is ready again and the most sockets any link held at once.
+// of the fleet (target ≤ 3 %, docs/benchmarks.md), with and without a shared ConnectBudget;
+// also how long until every link is ready again and the most sockets any link held at once.
 //
 //   npm run bench -- storm        (or: npx tsc -b && npx tsx bench/run.ts storm)
 //

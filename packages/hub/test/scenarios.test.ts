@@ -1,7 +1,8 @@
-// The three disconnect scenarios of the .NET platform Tether replaces (seeds/002): the server
-// closes the connection; the network is cut without a close; a silent disconnect (the socket
-// object is alive, the link is dead). Each must be detected within its configured bound and
-// recovered. The measured times are printed; docs/benchmarks.md records a run.
+// The three disconnect scenarios of the .NET platform Tether replaces, which took it 90–120 s
+// to recover from: the server closes the connection; the network is cut without a close; a
+// silent disconnect (the socket object is alive, the link is dead). Each must be detected within
+// its configured bound and recovered. The measured times are printed; docs/benchmarks.md
+// ("Disconnect scenarios of the platform Tether replaces") records a run.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';

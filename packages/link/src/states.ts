@@ -1,6 +1,7 @@
 /**
- * The link's states, named after PRODUCT.md's endpoint states, plus `reconnecting`: a planned
- * reconnect waiting for its old socket to close (never two sockets, never a failure).
+ * The link's states (docs/architecture.md, "link"); the hub's API and dashboard show an
+ * endpoint's state by the same names (`LinkState` in @tether/protocol). `reconnecting` is a
+ * planned reconnect waiting for its old socket to close (never two sockets, never a failure).
  *
  *   disabled --connect()--> connecting --open--> open --markReady()--> ready
  *       ^                      |   ^               |                     |

@@ -1,5 +1,5 @@
 /**
- * Names and constants of the Xiaozhi MCP endpoint, from ../shared/XIAOZHI-PROTOCOL.md.
+ * Names and constants of the Xiaozhi MCP endpoint, as docs/xiaozhi-endpoint.md describes it.
  * Kept in one place so the simulator, the link and the hub cannot disagree.
  */
 export const MCP_PROTOCOL_VERSION = '2024-11-05';

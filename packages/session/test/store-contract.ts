@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { waitUntil } from '@tether/testkit';
 import type { SessionStore, StoredSession } from '../src/server/index.js';
 
-/** One contract for every store (STYLE.md: stores behind ports, one suite for all). */
+/**
+ * One contract for every store: `SessionStore` is a port, and the memory and Redis stores
+ * must pass the same suite (docs/architecture.md, "session").
+ */
 export function storeContract(
   name: string,
   open: () => Promise<{ store: SessionStore; cleanup: () => Promise<void> } | undefined>,

@@ -22,7 +22,7 @@ export type Verdict =
   | { ok: false; violation: Violation };
 
 /**
- * Watches every frame of every socket and keeps the rules of XIAOZHI-PROTOCOL.md:
+ * Watches every frame of every socket and keeps the rules of docs/xiaozhi-endpoint.md:
  * notifications are never answered, a reply carries an id that was sent (echoed exactly, so
  * `"0"` does not answer `0`), on the socket that carried the request, once.
  *

@@ -47,7 +47,7 @@ export interface SocketTarget {
 }
 
 /**
- * A Xiaozhi MCP endpoint on loopback, faithful to XIAOZHI-PROTOCOL.md, with a referee that
+ * A Xiaozhi MCP endpoint on loopback, faithful to docs/xiaozhi-endpoint.md, with a referee that
  * records every frame and every breach of the protocol, and accounting of sockets per token.
  * `mode: 'official'` plays xiaozhi.me; `mode: 'relay'` plays the self-hosted mcp-endpoint-server
  * with its robots.
