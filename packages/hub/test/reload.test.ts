@@ -1,10 +1,17 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EndpointSimulator, FaultProxy, fakeStdioServerParams, waitUntil } from '@tether/testkit';
+import {
+  EndpointSimulator,
+  FaultProxy,
+  ManualClock,
+  fakeStdioServerParams,
+  waitUntil,
+} from '@tether/testkit';
 import { DEFAULT_HUB } from '../src/config/index.js';
 import type { TetherConfig } from '../src/config/types.js';
 import { Hub } from '../src/hub.js';
 import { createLogger, silentLogger } from '../src/log/logger.js';
+import { Sweep } from '../src/monitor/sweep.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -107,17 +114,42 @@ describe('a live edit of the hub settings', () => {
     const hub = await started(c, logger);
     await hub.apply({ ...c, hub: { ...c.hub, port: 9_999 } });
     expect(lines.join('\n')).toMatch(/hub\.host or hub\.port changed: .*until a restart/);
+    expect(lines.join('\n')).toMatch(/configuration applied, except hub\.port: needs a restart/);
+    expect(lines.join('\n')).not.toMatch(/"configuration applied"/);
   });
 
   it("runs the sweep at an endpoint's own checkIntervalMs", async () => {
-    const sim = await EndpointSimulator.start();
-    cleanups.push(() => sim.close());
-    const c = config(sim);
-    c.endpoints[0]!.monitor = { checkIntervalMs: 100 };
-    const hub = await started(c);
-    const sweeps = vi.spyOn(hub, 'checkOnce');
-    await new Promise((r) => setTimeout(r, 1_000));
+    // No sockets needed: the sweep runs on the hub's clock whatever the links do.
+    const clock = new ManualClock(1_000_000);
+    const c: TetherConfig = {
+      endpoints: [
+        {
+          name: 'home',
+          url: 'ws://127.0.0.1:9/home',
+          enabled: false,
+          tools: { include: ['*'], exclude: [] },
+          source: 'file',
+          monitor: { checkIntervalMs: 100 },
+        },
+      ],
+      servers: [],
+      hub: { ...DEFAULT_HUB, port: 0, monitor: { ...DEFAULT_HUB.monitor, checkIntervalMs: 5_000 } },
+      notifications: [],
+    };
+    const hub = new Hub(c, { logger: silentLogger(), clock });
+    cleanups.push(() => hub.stop());
+    await hub.start();
+    const sweeps = vi.spyOn(Sweep.prototype, 'pass');
+    clock.advance(1_000);
     // The hub's own interval is 5 s: without the endpoint's, not one sweep in a second.
-    expect(sweeps.mock.calls.length).toBeGreaterThanOrEqual(4);
+    expect(sweeps).toHaveBeenCalledTimes(10);
+
+    // A live edit of the endpoint's interval reschedules the sweep at the hub's pace.
+    await hub.apply({ ...c, endpoints: [{ ...c.endpoints[0]!, monitor: {} }] });
+    sweeps.mockClear();
+    clock.advance(4_999);
+    expect(sweeps).toHaveBeenCalledTimes(0);
+    clock.advance(1);
+    expect(sweeps).toHaveBeenCalledTimes(1);
   });
 });

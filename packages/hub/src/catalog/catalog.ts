@@ -1,7 +1,6 @@
 import { toolAllowed } from '../config/index.js';
 import type { ToolFilter } from '../config/types.js';
-import type { ToolCallEntry } from '../store/types.js';
-import type { ToolResult, UpstreamTool } from '../upstream/types.js';
+import type { UpstreamTool } from '../upstream/types.js';
 import { baseName, exposedNames } from './names.js';
 
 /** One tool as endpoints see it, and where it really lives. */
@@ -81,27 +80,4 @@ export function catalogFor(
       (endpoint.servers === undefined || endpoint.servers.includes(entry.server)) &&
       toolAllowed(endpoint.tools, entry.name),
   );
-}
-
-/** One line of the tool-call log, the same for endpoints' calls and the API's. */
-export function callRecord(
-  endpointId: string | null,
-  entry: CatalogEntry,
-  args: Record<string, unknown> | undefined,
-  started: number,
-  outcome: ToolCallEntry['outcome'],
-  result: ToolResult | undefined,
-  error: string | null,
-): ToolCallEntry {
-  return {
-    endpointId,
-    tool: entry.name,
-    server: entry.server,
-    at: started,
-    durationMs: Date.now() - started,
-    outcome,
-    argsBytes: args ? Buffer.byteLength(JSON.stringify(args)) : 0,
-    resultBytes: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
-    error,
-  };
 }

@@ -1,5 +1,5 @@
-import { CHANNEL_KINDS } from '../notify/types.js';
 import { Fields } from './fields.js';
+import { CHANNEL_KINDS } from './types.js';
 import type { MonitorSettings, NotificationChannel } from './types.js';
 
 export const DEFAULT_MONITOR: Readonly<MonitorSettings> = Object.freeze({

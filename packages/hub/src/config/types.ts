@@ -1,6 +1,7 @@
 /**
  * The configuration the hub runs on, after loading, expansion, aliasing and validation.
- * The file format is PRODUCT.md's `tether.config.json` contract; these are the resolved values.
+ * The file format (tether.config.json, JSONC) is described in README.md, "Configuration", and
+ * docs/architecture.md, "hub"; these are the resolved values.
  */
 export interface ToolFilter {
   /** Globs over exposed tool names (`server__tool`). Default `["*"]`. */
@@ -30,9 +31,21 @@ export interface MonitorSettings {
   probeIntervalMs: number;
 }
 
+/** The services Tether can post to. Each has its own body shape (notify/format.ts). */
+export const CHANNEL_KINDS = [
+  'generic',
+  'feishu',
+  'dingtalk',
+  'wecom',
+  'slack',
+  'discord',
+  'ntfy',
+] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
 export interface NotificationChannel {
   name: string;
-  kind: 'generic' | 'feishu' | 'dingtalk' | 'wecom' | 'slack' | 'discord' | 'ntfy';
+  kind: ChannelKind;
   url: string;
   /** DingTalk signing secret. */
   secret?: string;

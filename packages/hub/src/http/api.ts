@@ -5,7 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { EndpointInputSchema, ServerInputSchema } from '@tether/protocol';
 import type { ServerConfig } from '../config/types.js';
-import type { Hub } from '../hub.js';
+import type { HubPort } from '../hub/port.js';
 import { secureHeaders } from 'hono/secure-headers';
 import { redact } from '../log/redact.js';
 import { Auth, sameOriginWrites } from './auth.js';
@@ -58,7 +58,7 @@ const CONTENT_SECURITY_POLICY = {
  * Every request passes the door first, in this order: Host allow-list, security headers,
  * same-origin writes, body size; then the token where one is required (docs/security.md).
  */
-export function createApi(hub: Hub, options: ApiOptions = {}): Hono {
+export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
   const app = new Hono();
   const auth = options.auth ?? new Auth({ token: undefined });
   const files = dashboardFiles(options.dashboardDir);

@@ -6,8 +6,9 @@ import type { z } from 'zod';
 import { failure } from './errors.js';
 
 /**
- * The door: checks that run before any route, in the order STYLE.md habit 16 gives — the Host,
- * then the size. A request that fails here never reaches a handler or a parser.
+ * The door: checks that run before any route, the Host first, then the size (docs/security.md,
+ * "The door: checks before routing"). A request that fails here never reaches a handler or a
+ * parser.
  */
 
 export interface HostPolicy {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { HubError } from '../hub.js';
+import { HubError } from '../hub/errors.js';
 import { redact } from '../log/redact.js';
 import { isStoreError } from '../store/index.js';
 import { UpstreamError } from '../upstream/types.js';

@@ -1,5 +1,5 @@
 import type { HubEvent } from '@tether/protocol';
-import type { Hub } from '../hub.js';
+import type { HubPort } from '../hub/port.js';
 import { callItem, endpointView, serverViews } from './views.js';
 
 /** Gets each event as a finished `text/event-stream` frame. */
@@ -21,7 +21,7 @@ export class EventFeed {
   private detach: (() => void) | undefined;
 
   constructor(
-    private readonly hub: Hub,
+    private readonly hub: HubPort,
     private readonly max: () => number,
   ) {}
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Transition } from '@tether/link';
-import type { Hub } from '../hub.js';
+import type { HubPort } from '../hub/port.js';
 import type { ToolCallEntry } from '../store/types.js';
 
 const STATES = [
@@ -17,7 +17,7 @@ const STATES = [
  * Prometheus metrics, one registry per hub (tests run several hubs in one process). Endpoint
  * states are a gauge per state, so `tether_endpoint_state{state="ready"} == 1` reads naturally.
  */
-export function createMetrics(hub: Hub): Registry {
+export function createMetrics(hub: HubPort): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tether_process_' });
   const state = new Gauge({

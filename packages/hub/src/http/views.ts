@@ -1,25 +1,25 @@
 import type { CallItem, EndpointView, ServerView } from '@tether/protocol';
 import type { ServerConfig } from '../config/types.js';
-import type { Hub } from '../hub.js';
+import type { HubPort } from '../hub/port.js';
 import { maskHeaders, maskUrl } from '../log/redact.js';
 import type { ToolCallEntry } from '../store/types.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Every endpoint as the API and the dashboard show it: the supervisor's truth, URL masked. */
-export function endpointViews(hub: Hub): EndpointView[] {
+export function endpointViews(hub: HubPort): EndpointView[] {
   const definitions = new Map(hub.definitions().map((d) => [d.name, d]));
   return hub.endpoints().map((e) => view(e, definitions.get(e.name)?.source));
 }
 
 /** One endpoint's view, without building every other one (the event stream's per-change path). */
-export function endpointView(hub: Hub, name: string): EndpointView | undefined {
+export function endpointView(hub: HubPort, name: string): EndpointView | undefined {
   const status = hub.endpoint(name);
   return status && view(status, hub.definitions().find((d) => d.name === name)?.source);
 }
 
 function view(
-  e: NonNullable<ReturnType<Hub['endpoint']>>,
+  e: NonNullable<ReturnType<HubPort['endpoint']>>,
   source: EndpointView['source'] | undefined,
 ): EndpointView {
   return {
@@ -41,7 +41,7 @@ function view(
   };
 }
 
-export function serverViews(hub: Hub, fileNames: ReadonlySet<string>): ServerView[] {
+export function serverViews(hub: HubPort, fileNames: ReadonlySet<string>): ServerView[] {
   const running = new Map(hub.servers().map((s) => [s.name, s]));
   return hub.serverDefinitions().map((config) => {
     const status = running.get(config.name);

@@ -1,16 +1,8 @@
 import type { LinkStateName } from '@tether/link';
+import type { ChannelKind } from '../config/types.js';
 
-/** The services Tether can post to. Each has its own body shape; see format.ts. */
-export const CHANNEL_KINDS = [
-  'generic',
-  'feishu',
-  'dingtalk',
-  'wecom',
-  'slack',
-  'discord',
-  'ntfy',
-] as const;
-export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+export { CHANNEL_KINDS } from '../config/types.js';
+export type { ChannelKind } from '../config/types.js';
 
 /**
  * One place notifications go. The URL usually is the credential (Slack, Discord, Feishu and

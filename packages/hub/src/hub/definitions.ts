@@ -1,5 +1,5 @@
-import type { EndpointConfig, ServerConfig, TetherConfig } from './config/types.js';
-import type { EndpointRow, Overlay, ServerRow } from './store/types.js';
+import type { EndpointConfig, ServerConfig, TetherConfig } from '../config/types.js';
+import type { EndpointRow, Overlay, ServerRow, Store } from '../store/types.js';
 
 /**
  * What should run: the file's entries, the API's entries from the store, and the operators'
@@ -47,4 +47,28 @@ function withOverlay(endpoint: EndpointConfig, overlay: Overlay | undefined): En
       exclude: [...endpoint.tools.exclude, ...overlay.disabledTools],
     },
   };
+}
+
+/**
+ * The file's entries are provisioned into the store (their status and timeline rows belong to
+ * an endpoint row): updated from the file, read-only through the API.
+ */
+export async function provision(store: Store, file: TetherConfig): Promise<void> {
+  await store.endpoints.provision(
+    file.endpoints.map((e) => ({
+      id: e.name,
+      name: e.name,
+      url: e.url,
+      enabled: e.enabled,
+      tools: e.tools,
+      servers: e.servers ?? null,
+      overrides: e.monitor ?? {},
+    })),
+  );
+  await store.servers.provision(
+    file.servers.map((s) => {
+      const { name, enabled, ...rest } = s;
+      return { id: name, name, enabled, config: rest as Record<string, unknown> };
+    }),
+  );
 }

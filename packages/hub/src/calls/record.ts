@@ -1,0 +1,45 @@
+import type { CatalogEntry } from '../catalog/catalog.js';
+import type { ToolCallEntry } from '../store/types.js';
+import type { ToolResult } from '../upstream/types.js';
+import { UpstreamError } from '../upstream/types.js';
+
+export type CallOutcome = ToolCallEntry['outcome'];
+
+/**
+ * What a finished call came to, the same for the endpoints' calls and the API's: a timeout and
+ * a cancellation are told apart from other failures, and a result the tool marked as an error
+ * counts as one.
+ */
+export function outcomeOf(ended: { error?: unknown; result?: ToolResult }): CallOutcome {
+  if (ended.error !== undefined) {
+    const code = ended.error instanceof UpstreamError ? ended.error.code : '';
+    if (code === 'UPSTREAM_TIMEOUT') return 'timeout';
+    if (code === 'UPSTREAM_CANCELLED') return 'cancelled';
+    return 'error';
+  }
+  return ended.result?.isError ? 'error' : 'ok';
+}
+
+/** One line of the tool-call log, the same for endpoints' calls and the API's. */
+export function callRecord(
+  endpointId: string | null,
+  entry: CatalogEntry,
+  args: Record<string, unknown> | undefined,
+  started: number,
+  ended: number,
+  outcome: CallOutcome,
+  result: ToolResult | undefined,
+  error: string | null,
+): ToolCallEntry {
+  return {
+    endpointId,
+    tool: entry.name,
+    server: entry.server,
+    at: started,
+    durationMs: ended - started,
+    outcome,
+    argsBytes: args ? Buffer.byteLength(JSON.stringify(args)) : 0,
+    resultBytes: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
+    error,
+  };
+}

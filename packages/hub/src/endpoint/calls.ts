@@ -1,0 +1,220 @@
+import type { Clock } from '@tether/link';
+import type { CatalogEntry } from '../catalog/catalog.js';
+import type { HubSettings } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import { callRecord, outcomeOf } from '../calls/record.js';
+import type { CallOutcome } from '../calls/record.js';
+import type { ToolCallEntry } from '../store/types.js';
+import type { CallOptions, ToolResult } from '../upstream/types.js';
+import { UpstreamError } from '../upstream/types.js';
+import { fitToBudget } from './budget.js';
+import { JobStore, RESULT_TOOL } from './jobs.js';
+import type { LogLimiter } from './transport.js';
+
+export interface EndpointCallsPorts {
+  endpoint: string;
+  clock: Clock;
+  logger: Logger;
+  warnings: LogLimiter;
+  /** Read at every call, so a live edit of the hub's settings applies at once. */
+  settings(): HubSettings;
+  invoke(
+    entry: CatalogEntry,
+    args: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): Promise<ToolResult>;
+  /** Every finished (or early-answered) call, for the call log. */
+  record?(entry: ToolCallEntry): void;
+}
+
+/** What the endpoint asked for, as the MCP server's tools/call handler hands it over. */
+export interface EndpointCall {
+  entry: CatalogEntry;
+  args: Record<string, unknown> | undefined;
+  /** Aborted when the socket that carried the call is gone. */
+  socketSignal: AbortSignal;
+  progressToken?: string | number;
+  notifyProgress(params: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * One endpoint's tool calls: the per-endpoint cap, early replies that turn a slow call into a
+ * job fetched later with `tether__result`, results cut to the budget, and the call log. Every
+ * call belongs to the socket that carried it: when that socket dies the upstream call is
+ * cancelled — unless it was answered early, and then it outlives the socket as a job.
+ */
+export class EndpointCalls {
+  private readonly jobs = new JobStore();
+  private running = 0;
+
+  constructor(private readonly ports: EndpointCallsPorts) {}
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** The socket sessions end: results still waiting as jobs are dropped. */
+  clear(): void {
+    this.jobs.clear();
+  }
+
+  /** A call past `hub.limits.callsPerEndpoint` is refused at once, not queued. */
+  refusal(tool: string): ToolResult | undefined {
+    const cap = this.ports.settings().limits.callsPerEndpoint;
+    if (this.running < cap) return undefined;
+    this.ports.warnings.warn(
+      'call-refused',
+      { tool, inFlight: this.running },
+      'call refused: too many at once',
+    );
+    return textResult(
+      `Tether is already running ${cap} calls for this endpoint (hub.limits.callsPerEndpoint); try again when one has finished.`,
+      true,
+    );
+  }
+
+  async call({
+    entry,
+    args,
+    socketSignal,
+    progressToken,
+    notifyProgress,
+  }: EndpointCall): Promise<ToolResult> {
+    const { logger, clock } = this.ports;
+    const settings = this.ports.settings();
+    // The upstream call has its own controller: cancelled with the socket, unless it was
+    // answered early and became a job that outlives the socket.
+    const abort = new AbortController();
+    let detached = false;
+    const onSocketGone = () => {
+      if (!detached) abort.abort(new Error('endpoint socket closed'));
+    };
+    socketSignal.addEventListener('abort', onSocketGone, { once: true });
+    this.running++;
+    const started = clock.now();
+    let failure: unknown;
+    const call = this.ports
+      .invoke(entry, args, {
+        signal: abort.signal,
+        timeoutMs: settings.callTimeoutMs,
+        ...(progressToken !== undefined
+          ? {
+              onProgress: (p) => void notifyProgress({ progressToken, ...p }).catch(() => {}),
+            }
+          : {}),
+      })
+      .then(
+        (result) => result,
+        (error: unknown) => {
+          failure = error ?? new Error('call failed');
+          return toolError(entry, error);
+        },
+      )
+      .finally(() => {
+        this.running--;
+        socketSignal.removeEventListener('abort', onSocketGone);
+      });
+
+    const early = settings.earlyReplyMs > 0 ? this.delay(settings.earlyReplyMs) : undefined;
+    const outcome = await Promise.race([
+      call,
+      ...(early ? [early.promise.then(() => 'early' as const)] : []),
+    ]);
+    early?.cancel();
+    if (outcome === 'early') {
+      this.record(entry, args, started, 'early', undefined);
+      if (socketSignal.aborted) return stillRunning('');
+      detached = true;
+      const job = this.jobs.add(entry.name, call, abort);
+      logger.info(
+        { tool: entry.name, job },
+        'call outlived the early-reply window; answered with a job id',
+      );
+      return stillRunning(job);
+    }
+    this.record(
+      entry,
+      args,
+      started,
+      socketSignal.aborted
+        ? 'dropped'
+        : failure !== undefined
+          ? outcomeOf({ error: failure })
+          : outcomeOf({ result: outcome }),
+      outcome,
+    );
+    if (socketSignal.aborted) {
+      logger.warn(
+        { tool: entry.name, ms: clock.now() - started },
+        'result dropped: the socket that asked is gone',
+      );
+    }
+    return fitToBudget(outcome, settings.resultBudgetBytes);
+  }
+
+  /** `tether__result`: the result of a call answered early, waiting up to the early-reply window. */
+  async fetchJob(
+    args: Record<string, unknown> | undefined,
+    signal?: AbortSignal,
+  ): Promise<ToolResult> {
+    const settings = this.ports.settings();
+    const job = typeof args?.job === 'string' ? args.job : '';
+    const outcome = await this.jobs.take(job, settings.earlyReplyMs, signal);
+    if (outcome === 'unknown')
+      return textResult(
+        `No job "${job}": unknown, or its result was already taken or expired.`,
+        true,
+      );
+    if (outcome === 'running') return stillRunning(job);
+    return fitToBudget(outcome, settings.resultBudgetBytes);
+  }
+
+  private record(
+    entry: CatalogEntry,
+    args: Record<string, unknown> | undefined,
+    started: number,
+    outcome: CallOutcome,
+    result: ToolResult | undefined,
+  ): void {
+    if (!this.ports.record) return;
+    const firstText = result?.isError
+      ? (result.content[0] as { text?: string } | undefined)?.text
+      : undefined;
+    this.ports.record(
+      callRecord(
+        this.ports.endpoint,
+        entry,
+        args,
+        started,
+        this.ports.clock.now(),
+        outcome,
+        result,
+        firstText ?? null,
+      ),
+    );
+  }
+
+  private delay(ms: number): { promise: Promise<void>; cancel(): void } {
+    const { clock } = this.ports;
+    let timer: unknown;
+    const promise = new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, ms)));
+    return { promise, cancel: () => clock.clearTimeout(timer) };
+  }
+}
+
+function textResult(text: string, isError = false): ToolResult {
+  return { ...(isError ? { isError: true } : {}), content: [{ type: 'text', text }] };
+}
+
+function stillRunning(job: string): ToolResult {
+  return textResult(
+    `Still running. Call ${RESULT_TOOL.name} with {"job": "${job}"} to get the result when it is ready.`,
+  );
+}
+
+/** Upstream failures reach the model as tool errors it can read, not as protocol errors. */
+function toolError(entry: CatalogEntry, error: unknown): ToolResult {
+  const code = error instanceof UpstreamError ? error.code : 'UPSTREAM_ERROR';
+  const message = error instanceof Error ? error.message : String(error);
+  return textResult(`${entry.name} failed (${code}): ${message}`, true);
+}
