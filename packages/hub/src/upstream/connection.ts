@@ -1,15 +1,16 @@
 import {
   Client,
   SSEClientTransport,
-  SdkError,
-  SdkErrorCode,
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { systemClock } from '@tether/link';
+import type { Clock } from '@tether/link';
 import { z } from 'zod';
 import { namesExpandedOutside } from '../config/expand.js';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import { Deadline, SDK_TIMEOUT_OFF_MS } from './deadline.js';
 import { abandonedReason, closedReason } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
 import { tooLargeResponse } from './limits.js';
@@ -33,6 +34,8 @@ export interface ConnectionOptions {
   stopGraceMs: number;
   maxResultBytes: number;
   maxArgumentsBytes: number;
+  /** Times every request (handshake, tools/list, ping, call) and the child's stop. */
+  clock?: Clock;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -68,6 +71,7 @@ export class Connection {
   readonly client = new Client({ name: 'tether-hub', version: '0.1.0' });
   readonly transport: Transport;
   private readonly lifetime = new AbortController();
+  private readonly clock: Clock;
   private established = false;
   /** Set before close() does anything: transports report their close synchronously. */
   private closeRequested = false;
@@ -83,6 +87,7 @@ export class Connection {
     private readonly hooks: ConnectionHooks,
     options: ConnectionOptions,
   ) {
+    this.clock = options.clock ?? systemClock;
     // Late-bound: the SDK installs the transport's onmessage when the client connects.
     const deliver = (message: JSONRPCMessage): void => this.transport.onmessage?.(message);
     this.transport = createTransport(config, hooks, options, deliver);
@@ -104,7 +109,12 @@ export class Connection {
 
   /** initialize + initialized, bounded by `timeoutMs`. */
   async open(timeoutMs: number): Promise<void> {
-    await this.client.connect(this.transport, { timeout: timeoutMs, signal: this.lifetime.signal });
+    const deadline = this.deadline(timeoutMs);
+    try {
+      await this.client.connect(this.transport, bounded(deadline));
+    } finally {
+      deadline.clear();
+    }
     this.established = true;
   }
 
@@ -113,22 +123,39 @@ export class Connection {
    * what one server may list (walkToolList).
    */
   async listTools(timeoutMs: number): Promise<ToolListing> {
-    const deadline = Date.now() + timeoutMs;
-    return walkToolList(async (cursor) => {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        throw new SdkError(SdkErrorCode.RequestTimeout, `tools/list took over ${timeoutMs} ms`);
-      }
-      return this.client.request(
-        { method: 'tools/list', ...(cursor !== undefined && { params: { cursor } }) },
-        toolsPageSchema,
-        { timeout: remaining, signal: this.lifetime.signal },
+    // One deadline for every page: a page asked for after it passed fails at once.
+    const deadline = this.deadline(timeoutMs, { message: `tools/list took over ${timeoutMs} ms` });
+    try {
+      return await walkToolList((cursor) =>
+        this.client.request(
+          { method: 'tools/list', ...(cursor !== undefined && { params: { cursor } }) },
+          toolsPageSchema,
+          bounded(deadline),
+        ),
       );
-    });
+    } finally {
+      deadline.clear();
+    }
   }
 
   async ping(timeoutMs: number): Promise<void> {
-    await this.client.ping({ timeout: timeoutMs, signal: this.lifetime.signal });
+    const deadline = this.deadline(timeoutMs);
+    try {
+      await this.client.ping(bounded(deadline));
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /**
+   * A request's one signal: it ends with the caller's `signal`, the connection or at `ms`,
+   * whichever comes first, and the first gives its reason (a cancelled call reads as cancelled).
+   */
+  private deadline(ms: number, options: { message?: string; signal?: AbortSignal } = {}) {
+    return new Deadline(this.clock, ms, {
+      ...(options.message !== undefined && { message: options.message }),
+      follows: [options.signal, this.lifetime.signal],
+    });
   }
 
   /** The raw tools/call result; errors as the SDK throws them (see errors.ts). */
@@ -137,26 +164,27 @@ export class Connection {
     args: Record<string, unknown> | undefined,
     options: CallOptions,
   ): Promise<ToolResult> {
-    const signal =
-      options.signal === undefined
-        ? this.lifetime.signal
-        : AbortSignal.any([options.signal, this.lifetime.signal]);
     const onProgress = options.onProgress;
+    const deadline = this.deadline(options.timeoutMs, { signal: options.signal });
     this.inflight++;
     try {
       return await this.client.request(
         { method: 'tools/call', params: { name, ...(args !== undefined && { arguments: args }) } },
         toolResultSchema,
         {
-          signal,
-          timeout: options.timeoutMs,
+          ...bounded(deadline),
+          // The SDK's own (out of the way) timer too, so it never cuts a call progress keeps alive.
           resetTimeoutOnProgress: true,
           // Always ask for progress: without a token the server sends none, and progress is
           // what keeps a long call alive past its timeout.
-          onprogress: (progress) => onProgress?.(progress),
+          onprogress: (progress) => {
+            deadline.restart();
+            onProgress?.(progress);
+          },
         },
       );
     } finally {
+      deadline.clear();
       this.inflight--;
       if (this.retiring && this.inflight === 0) void this.close();
     }
@@ -213,6 +241,9 @@ export class Connection {
   }
 }
 
+/** SDK request options timed by `deadline` alone. */
+const bounded = (deadline: Deadline) => ({ timeout: SDK_TIMEOUT_OFF_MS, signal: deadline.signal });
+
 /** `deliver` hands a message to the client as if the server had sent it. */
 function createTransport(
   config: ServerConfig,
@@ -229,6 +260,7 @@ function createTransport(
       expandedElsewhere: namesExpandedOutside(config.name),
       cwd: config.cwd,
       stopGraceMs: options.stopGraceMs,
+      clock: options.clock ?? systemClock,
       maxResultBytes,
       maxArgumentsBytes,
       logger,

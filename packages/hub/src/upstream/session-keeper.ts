@@ -1,4 +1,6 @@
 import { ProtocolError, SdkError, SdkErrorCode, SseError } from '@modelcontextprotocol/client';
+import { systemClock } from '@tether/link';
+import type { Clock } from '@tether/link';
 import type { Logger } from '../log/logger.js';
 import type { Connection } from './connection.js';
 import { isSessionGone, messageOf } from './errors.js';
@@ -23,6 +25,8 @@ export interface SessionKeeperOptions {
   /** HTTP and SSE: re-initialise a session the server forgot (404). Never for stdio. */
   renewSessions: boolean;
   logger: Logger;
+  /** Paces the pings. Default systemClock. */
+  clock?: Clock;
 }
 
 /** How long a ping may take: the interval (at least 1 s, at most listTimeoutMs). */
@@ -50,14 +54,18 @@ export function pingTimeout(pingIntervalMs: number, listTimeoutMs: number): numb
  */
 export class SessionKeeper {
   private renewal?: Promise<Connection | undefined>;
-  private timer?: NodeJS.Timeout;
+  private timer?: unknown;
   /** The connection a ping is out on, so two pings never overlap on one connection. */
   private pinging?: Connection;
+
+  private readonly clock: Clock;
 
   constructor(
     private readonly host: SessionHost,
     private readonly options: SessionKeeperOptions,
-  ) {}
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** A re-initialisation in progress; calls wait for it rather than meet the 404 too. */
   get renewing(): Promise<Connection | undefined> | undefined {
@@ -70,22 +78,23 @@ export class SessionKeeper {
   }
 
   private schedule(conn: Connection, delayMs: number): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (this.options.pingIntervalMs <= 0) return;
-    this.timer = setTimeout(() => void this.ping(conn), delayMs).unref();
+    this.timer = this.clock.setTimeout(() => void this.ping(conn), delayMs);
   }
 
   /** Something failed on `conn`: ping now rather than at the next tick. */
   checkNow(conn: Connection): void {
     if (!this.host.isCurrent(conn)) return;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
     void this.ping(conn);
   }
 
   /** The only teardown: no ping is scheduled afterwards. */
   unwatch(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -138,7 +147,7 @@ export class SessionKeeper {
     this.pinging = conn;
     const { pingIntervalMs, listTimeoutMs, renewSessions } = this.options;
     const timeoutMs = pingTimeout(pingIntervalMs, listTimeoutMs);
-    const sentAt = Date.now();
+    const sentAt = this.clock.now();
     let failure: unknown;
     try {
       await conn.ping(timeoutMs);
@@ -149,7 +158,7 @@ export class SessionKeeper {
     if (!this.host.isCurrent(conn)) return;
     // A server that answers with an error (one that never learnt `ping`) is alive all the same.
     if (failure === undefined || failure instanceof ProtocolError) {
-      this.schedule(conn, Math.max(0, sentAt + pingIntervalMs - Date.now()));
+      this.schedule(conn, Math.max(0, sentAt + pingIntervalMs - this.clock.now()));
     } else if (renewSessions && isSessionGone(failure)) {
       await this.renew(conn);
     } else if (failure instanceof SdkError && failure.code === SdkErrorCode.RequestTimeout) {

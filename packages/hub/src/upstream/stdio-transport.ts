@@ -7,6 +7,8 @@ import {
   serializeMessage,
 } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { systemClock } from '@tether/link';
+import type { Clock } from '@tether/link';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/redact.js';
 import { childEnvironment } from './child-env.js';
@@ -32,6 +34,8 @@ export interface ChildTransportOptions {
   maxArgumentsBytes: number;
   logger: Logger;
   onStderrLine(line: string): void;
+  /** Times the steps of a stop and the stderr drain. Default systemClock. */
+  clock?: Clock;
 }
 
 export interface ChildExit {
@@ -73,8 +77,10 @@ export class ChildProcessTransport implements Transport {
   private finished = false;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
+  private readonly clock: Clock;
 
   constructor(private readonly options: ChildTransportOptions) {
+    this.clock = options.clock ?? systemClock;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -182,7 +188,7 @@ export class ChildProcessTransport implements Transport {
       // Anything the leader left behind in its group has nobody else to end it.
       signalGroup(pid, 'SIGKILL');
       untrackGroup(pid);
-      void settles(stderrEnded, STDERR_DRAIN_MS).then(() => {
+      void settles(stderrEnded, STDERR_DRAIN_MS, this.clock).then(() => {
         const last = stderr.flush();
         if (last !== undefined) this.options.onStderrLine(last);
         this.finish();
@@ -224,17 +230,18 @@ export class ChildProcessTransport implements Transport {
     const child = this.child;
     const pid = child?.pid;
     if (child === undefined || pid === undefined || this.exitInfo !== undefined) {
-      await settles(this.done, STDERR_DRAIN_MS * 2);
+      await settles(this.done, STDERR_DRAIN_MS * 2, this.clock);
       this.finish();
       return;
     }
     child.stdin?.end();
-    if (await settles(this.done, Math.min(STDIN_GRACE_MS, this.options.stopGraceMs))) return;
+    const stdinGraceMs = Math.min(STDIN_GRACE_MS, this.options.stopGraceMs);
+    if (await settles(this.done, stdinGraceMs, this.clock)) return;
     signalGroup(pid, 'SIGTERM');
-    if (await settles(this.done, this.options.stopGraceMs)) return;
+    if (await settles(this.done, this.options.stopGraceMs, this.clock)) return;
     this.options.logger.warn({ pid }, 'server ignored SIGTERM; sending SIGKILL');
     signalGroup(pid, 'SIGKILL');
-    if (await settles(this.done, KILL_WAIT_MS)) return;
+    if (await settles(this.done, KILL_WAIT_MS, this.clock)) return;
     this.options.logger.error({ pid }, 'server survived SIGKILL; giving up on it');
     untrackGroup(pid);
     this.finish();
@@ -255,16 +262,15 @@ export function describeExit(exit: ChildExit, lastStderr: string | undefined): s
   return lastStderr === undefined || lastStderr.trim() === '' ? how : `${how}: ${lastStderr}`;
 }
 
-/** Whether `promise` settles within `ms`; the timer is unref'd and cleared either way. */
-async function settles(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
+/** Whether `promise` settles within `ms` on `clock`; the timer is cleared either way. */
+async function settles(promise: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  let timer: unknown;
   const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
+    timer = clock.setTimeout(() => resolve(false), ms);
   });
   try {
     return await Promise.race([promise.then(() => true as const), timeout]);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }

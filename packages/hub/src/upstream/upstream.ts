@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { systemClock } from '@tether/link';
+import type { Clock } from '@tether/link';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { isCredentialName, maskUrl, redact, registerSecrets, secretsOfUrl } from '../log/redact.js';
@@ -37,6 +39,12 @@ export interface UpstreamOptions {
   listTimeoutMs?: number;
   /** Jitter source for restart delays; tests pass a fixed one. */
   random?: () => number;
+  /**
+   * Every timer and timestamp of the upstream: restart delays, the stable period, pings, the
+   * deadlines of the handshake, tools/list and calls, the steps of stopping a child, `since`.
+   * The hub passes its own; tests a manual one. Default systemClock.
+   */
+  clock?: Clock;
   /**
    * The largest message read from the server (a tool result), in bytes: for stdio the longest
    * line, for HTTP/SSE the longest body or SSE event. A larger result is not read; its call
@@ -84,7 +92,7 @@ function secretsOf(config: ServerConfig): string[] {
 interface DownPhase {
   state: 'restarting' | 'unresponsive' | 'failed';
   retryAt: number;
-  retryTimer?: NodeJS.Timeout;
+  retryTimer?: unknown;
 }
 
 /**
@@ -98,7 +106,7 @@ type Phase =
   | {
       state: 'ready';
       conn: Connection;
-      stableTimer: NodeJS.Timeout;
+      stableTimer: unknown;
     }
   | DownPhase
   | { state: 'stopped' };
@@ -123,7 +131,7 @@ type ReadyPhase = Extract<Phase, { state: 'ready' }>;
  */
 export class Upstream extends EventEmitter<UpstreamEvents> {
   private phase: Phase = { state: 'idle' };
-  private since = Date.now();
+  private since: number;
   private restarts = 0;
   /** Failures since the last stable period. */
   private failures = 0;
@@ -145,6 +153,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private readonly stopGraceMs: number;
   private readonly listTimeoutMs: number;
   private readonly random: () => number;
+  private readonly clock: Clock;
   private readonly maxResultBytes: number;
   private readonly maxArgumentsBytes: number;
   private readonly hooks: ConnectionHooks;
@@ -165,6 +174,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.stopGraceMs = options.stopGraceMs ?? 2000;
     this.listTimeoutMs = options.listTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
+    this.clock = options.clock ?? systemClock;
+    this.since = this.clock.now();
     this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
     this.maxArgumentsBytes = options.maxArgumentsBytes ?? DEFAULT_MAX_ARGUMENTS_BYTES;
     this.hooks = {
@@ -194,6 +205,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       listTimeoutMs: this.listTimeoutMs,
       renewSessions: config.type !== 'stdio',
       logger: this.log,
+      clock: this.clock,
     });
   }
 
@@ -320,7 +332,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private next(phase: DownPhase): string {
     const attempt = `attempt ${this.failures}`;
     if (phase.retryTimer === undefined) return `(${attempt} is under way)`;
-    const seconds = Math.max(1, Math.ceil((phase.retryAt - Date.now()) / 1000));
+    const seconds = Math.max(1, Math.ceil((phase.retryAt - this.clock.now()) / 1000));
     return `(${attempt}); expected back in about ${seconds} s`;
   }
 
@@ -363,6 +375,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       stopGraceMs: this.stopGraceMs,
       maxResultBytes: this.maxResultBytes,
       maxArgumentsBytes: this.maxArgumentsBytes,
+      clock: this.clock,
     });
     this.connections.add(conn);
     void conn.closed().then(() => this.connections.delete(conn));
@@ -370,9 +383,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   }
 
   private becomeReady(conn: Connection, tools: ToolListing): void {
-    const stableTimer = setTimeout(() => {
+    const stableTimer = this.clock.setTimeout(() => {
       this.failures = 0;
-    }, this.policy.stableMs).unref();
+    }, this.policy.stableMs);
     this.setTools(tools);
     this.enter({ state: 'ready', conn, stableTimer });
     this.keeper.watch(conn);
@@ -412,11 +425,11 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const delay = restartDelay(this.failures, this.policy, this.random);
     // A crash loop reads `failed` whatever the last failure was.
     const state: DownPhase['state'] = isFailing(this.failures) ? 'failed' : down;
-    const phase: DownPhase = { state, retryAt: Date.now() + delay };
-    phase.retryTimer = setTimeout(() => {
+    const phase: DownPhase = { state, retryAt: this.clock.now() + delay };
+    phase.retryTimer = this.clock.setTimeout(() => {
       phase.retryTimer = undefined;
       void this.attempt();
-    }, delay).unref();
+    }, delay);
     this.enter(phase);
     this.log.warn({ reason, delayMs: delay, failures: this.failures }, `${state}; retrying`);
     return phase;
@@ -426,17 +439,17 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private enter(next: Phase): void {
     const prev = this.phase;
     if (prev.state === 'ready') {
-      clearTimeout(prev.stableTimer);
+      this.clock.clearTimeout(prev.stableTimer);
       this.keeper.unwatch();
     } else if (
       prev.state === 'restarting' ||
       prev.state === 'unresponsive' ||
       prev.state === 'failed'
     ) {
-      clearTimeout(prev.retryTimer);
+      this.clock.clearTimeout(prev.retryTimer);
     }
     this.phase = next;
-    if (prev.state !== next.state) this.since = Date.now();
+    if (prev.state !== next.state) this.since = this.clock.now();
     this.emitState();
   }
 

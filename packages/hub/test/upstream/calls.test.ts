@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeHttpServer, waitUntil } from '@tether/testkit';
+import { ManualClock, startFakeHttpServer, waitUntil } from '@tether/testkit';
 import type { FakeHttpServer } from '@tether/testkit';
-import { Fleet, fakeStdio, httpConfig, rejection, textOf } from './helpers.js';
+import { Fleet, advance, fakeStdio, httpConfig, rejection, textOf } from './helpers.js';
 
 const fleet = new Fleet();
 const servers: FakeHttpServer[] = [];
@@ -12,25 +12,42 @@ afterEach(async () => {
 
 describe('calling tools', () => {
   it('a call that outlives its timeout fails as a timeout', async () => {
-    const upstream = await fleet.started(fakeStdio());
-    const began = Date.now();
-    const error = await rejection(upstream.callTool('slow', { ms: 5000 }, { timeoutMs: 200 }));
+    const clock = new ManualClock();
+    const upstream = await fleet.started(fakeStdio(), { clock });
+    let settled = false;
+    const call = rejection(upstream.callTool('hang', {}, { timeoutMs: 200 })).finally(
+      () => (settled = true),
+    );
+    await advance(clock, 199);
+    expect(settled).toBe(false);
+    await advance(clock, 1);
+    const error = await call;
     expect(error.code).toBe('UPSTREAM_TIMEOUT');
-    expect(Date.now() - began).toBeLessThan(2000);
+    expect(clock.now()).toBe(200);
     // The server is fine afterwards.
     expect(textOf(await upstream.callTool('echo', { text: 'ok' }, { timeoutMs: 5000 }))).toBe('ok');
   });
 
   it('progress keeps a long call alive past its timeout', async () => {
-    const upstream = await fleet.started(fakeStdio({ progressEveryMs: 50 }));
+    // Each progress notification (real, every 50 ms) moves the clock on 200 ms of a 250 ms
+    // timeout: only the restarts of the deadline keep the call alive.
+    const clock = new ManualClock();
+    const upstream = await fleet.started(fakeStdio({ progressEveryMs: 50 }), { clock });
     const progress: number[] = [];
     const result = await upstream.callTool(
       'slow',
       { ms: 800, text: 'done' },
-      { timeoutMs: 250, onProgress: (p) => progress.push(p.progress) },
+      {
+        timeoutMs: 250,
+        onProgress: (p) => {
+          progress.push(p.progress);
+          clock.advance(200);
+        },
+      },
     );
     expect(textOf(result)).toBe('done');
     expect(progress.length).toBeGreaterThanOrEqual(5);
+    expect(clock.now()).toBeGreaterThanOrEqual(5 * 200);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
   });
 

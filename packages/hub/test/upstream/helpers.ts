@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { fakeStdioServerParams } from '@tether/testkit';
-import type { FakeMcpOptions } from '@tether/testkit';
+import { fakeStdioServerParams, waitUntil } from '@tether/testkit';
+import type { FakeMcpOptions, ManualClock } from '@tether/testkit';
 import type { HttpServerConfig, StdioServerConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { Upstream } from '../../src/upstream/index.js';
@@ -91,6 +91,33 @@ export function isAlive(pid: number): boolean {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Lets the continuations of settled promises run: a few turns of the event loop. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Moves `clock` on by `ms` one due timer at a time, letting what each timer started (promise
+ * continuations, which may set the next timer) run before the next one is due: ManualClock's
+ * own advance() runs them all in one synchronous sweep. For code whose steps are promises that
+ * settle without I/O; waits on a child or a socket still need waitUntil.
+ */
+export async function advance(clock: ManualClock, ms: number): Promise<void> {
+  const target = clock.now() + ms;
+  await settle();
+  for (let at = clock.nextAt; at !== undefined && at <= target; at = clock.nextAt) {
+    clock.advance(at - clock.now());
+    await settle();
+  }
+  clock.advance(target - clock.now());
+  await settle();
+}
+
+/** Resolves once `clock` has a timer due exactly `ms` from now (what a step waits for). */
+export function timerDueIn(clock: ManualClock, ms: number, what: string): Promise<void> {
+  return waitUntil(() => clock.nextAt === clock.now() + ms, { what });
+}
 
 /**
  * Records every timer set through the global setTimeout until `restore()`; `pending()` lists

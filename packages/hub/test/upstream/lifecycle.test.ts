@@ -2,17 +2,24 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeStdioServerParams, startFakeHttpServer, waitUntil } from '@tether/testkit';
+import {
+  ManualClock,
+  fakeStdioServerParams,
+  startFakeHttpServer,
+  waitUntil,
+} from '@tether/testkit';
 import { liveGroupCount } from '../../src/upstream/process-groups.js';
 import type { UpstreamStatus } from '../../src/upstream/index.js';
 import {
   Fleet,
+  advance,
   fakeStdio,
   httpConfig,
   isAlive,
   rejection,
   sleep,
   stdioConfig,
+  timerDueIn,
   trackTimers,
 } from './helpers.js';
 
@@ -39,50 +46,88 @@ describe('stdio supervision', () => {
       command: process.execPath,
       args: ['-e', "process.stderr.write('boom\\n'); process.exit(3)"],
     });
+    // The delays run on the clock; each attempt is a real child, awaited for real meanwhile.
+    const clock = new ManualClock();
     const upstream = fleet.make(crasher, {
       restart: { initialMs: 40, maxMs: 320, stableMs: 60_000 },
       random: () => 1, // no jitter: the delays are exactly 40, 80, 160, 320, 320, …
+      clock,
     });
     const restartAt: number[] = [];
     let whenFailed: UpstreamStatus | undefined;
     upstream.on('state', (status) => {
-      if (status.restarts > restartAt.length) restartAt.push(Date.now());
+      if (status.restarts > restartAt.length) restartAt.push(clock.now());
       if (status.state === 'failed') whenFailed ??= status;
     });
     await upstream.start();
     expect(upstream.status.state).toBe('restarting');
     expect(upstream.status.lastError).toBe('exited with code 3: boom');
-    await waitUntil(() => upstream.status.restarts >= 7, {
-      timeoutMs: 8000,
-      what: 'seven restarts',
-    });
+    for (const delay of [40, 80, 160, 320, 320, 320, 320]) {
+      // The failed attempt has closed its child: the retry is the one timer left.
+      await timerDueIn(clock, delay, `a retry in ${delay} ms`);
+      expect(clock.pending).toBe(1);
+      await advance(clock, delay - 1);
+      const restarts = upstream.status.restarts;
+      await advance(clock, 1);
+      expect(upstream.status.restarts).toBe(restarts + 1);
+    }
+    await timerDueIn(clock, 320, 'the eighth retry, still at maxMs');
     expect(whenFailed?.restarts).toBe(5);
     expect(upstream.status.state).toBe('failed');
+    // Each restart came exactly one delay after the last: 80, 160, 320, then 320 for good.
+    expect(restartAt[0]).toBe(40);
     const gaps = restartAt.slice(1).map((t, i) => t - (restartAt[i] ?? 0));
-    // Each gap is the failed attempt plus the next delay: 80, 160, 320, then 320 for good.
-    expect(gaps[0]).toBeGreaterThanOrEqual(80);
-    expect(gaps[1]).toBeGreaterThanOrEqual(160);
-    expect(gaps[2]).toBeGreaterThanOrEqual(320);
-    expect(gaps[5]).toBeGreaterThanOrEqual(320);
-    expect(gaps[5]).toBeLessThan(320 + 1000);
+    expect(gaps).toEqual([80, 160, 320, 320, 320, 320]);
   });
 
   it('stop() ends a server that ignores SIGTERM within the grace period, and rejects its calls', async () => {
     const grace = 300;
+    // The steps of the stop run on the clock; the child hears each signal for real.
+    const clock = new ManualClock();
     const upstream = await fleet.started(fakeStdio({}, ['--ignore-sigterm']), {
       stopGraceMs: grace,
+      clock,
     });
     const pid = upstream.status.pid as number;
     const hang = rejection(upstream.callTool('hang', {}, { timeoutMs: 30_000 }));
-    await sleep(50);
-    const began = Date.now();
-    await upstream.stop();
-    const took = Date.now() - began;
+    let stopped = false;
+    const stopping = upstream.stop().then(() => (stopped = true));
     expect((await hang).code).toBe('UPSTREAM_UNAVAILABLE');
-    expect(took).toBeGreaterThanOrEqual(grace); // it did have to wait for SIGKILL
-    expect(took).toBeLessThan(grace + 1000);
+    // It ignores the end of its stdin…
+    await timerDueIn(clock, 100, 'the wait after the end of stdin');
+    await advance(clock, 100);
+    // …and SIGTERM, which it says it heard; then only SIGKILL, at the end of the grace, ends it.
+    await waitUntil(() => upstream.status.stderrTail.some((l) => l.endsWith('ignoring SIGTERM')), {
+      what: 'the server to ignore SIGTERM',
+    });
+    await timerDueIn(clock, grace, 'the grace period');
+    await advance(clock, grace - 1);
+    expect(stopped).toBe(false);
+    expect(isAlive(pid)).toBe(true);
+    await advance(clock, 1);
+    await stopping;
+    expect(clock.now()).toBe(100 + grace);
     expect(isAlive(pid)).toBe(false);
     expect(upstream.status.state).toBe('stopped');
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a server that never answers the handshake fails it at listTimeoutMs, and is retried', async () => {
+    const clock = new ManualClock();
+    // Reads nothing, says nothing: the initialize request goes unanswered.
+    const mute = stdioConfig({ command: 'sleep', args: ['300'] });
+    const upstream = fleet.make(mute, { listTimeoutMs: 2000, clock });
+    let started = false;
+    const starting = upstream.start().then(() => (started = true));
+    await timerDueIn(clock, 2000, 'the handshake deadline');
+    await advance(clock, 1999);
+    expect(started).toBe(false);
+    await advance(clock, 1);
+    // The child is stopped as any other: stdin closed, then SIGTERM once it has not left.
+    await timerDueIn(clock, 100, 'the wait after the end of stdin');
+    await advance(clock, 100);
+    await starting;
+    expect(upstream.status).toMatchObject({ state: 'restarting', lastError: 'Request timed out' });
   });
 
   it('stop() kills the whole process group, not just the server', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EndpointSimulator, fakeStdioServerParams, waitUntil } from '@tether/testkit';
+import { EndpointSimulator, ManualClock, fakeStdioServerParams, waitUntil } from '@tether/testkit';
 import { DEFAULT_HUB } from '../../src/config/index.js';
 import type { TetherConfig } from '../../src/config/types.js';
 import { Hub } from '../../src/hub.js';
@@ -84,9 +84,11 @@ describe('a call while its server restarts', () => {
   it('says which attempt comes next and when the server is expected back', async () => {
     const fleet = new Fleet();
     cleanups.push(() => fleet.stopAll());
+    // The clock stands still: however long the crash takes, the restart stays 3 s away.
     const upstream = await fleet.started(fakeStdio(), {
       restart: { initialMs: 3000, maxMs: 3000, stableMs: 60_000 },
       random: () => 1, // no jitter: the restart is exactly 3 s away
+      clock: new ManualClock(),
     });
     await rejection(upstream.callTool('crash', {}, { timeoutMs: 5000 }));
     expect(upstream.status.state).toBe('restarting');
