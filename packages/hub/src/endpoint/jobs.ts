@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { systemClock } from '@tether/link';
+import type { Clock } from '@tether/link';
 import type { ToolResult } from '../upstream/types.js';
 import { fitToBudget } from './budget.js';
 
@@ -7,6 +9,20 @@ export const MAX_FINISHED_JOBS = 32;
 
 /** The most of a finished job's result kept (JSON bytes); the rest is cut, with a note. */
 export const MAX_JOB_RESULT_BYTES = 64 * 1024;
+
+/** How long a finished job's result waits to be fetched before it is forgotten. */
+export const JOB_TTL_MS = 10 * 60_000;
+
+export interface JobStoreOptions {
+  /** Default JOB_TTL_MS. */
+  ttlMs?: number;
+  /** Default MAX_JOB_RESULT_BYTES. */
+  resultBytes?: number;
+  /** Default MAX_FINISHED_JOBS. */
+  maxFinished?: number;
+  /** Times the expiry of results and the waits of take(). Default systemClock. */
+  clock?: Clock;
+}
 
 /** The tool through which a model fetches the result of a call answered early. */
 export const RESULT_TOOL = {
@@ -31,7 +47,7 @@ type Job =
       done: Promise<void>;
       abort: AbortController;
     }
-  | { state: 'done'; tool: string; startedAt: number; result: ToolResult; expires: NodeJS.Timeout };
+  | { state: 'done'; tool: string; startedAt: number; result: ToolResult; expires: unknown };
 
 /**
  * Calls that outlived the early-reply window. The endpoint got a "still running, ask for job X"
@@ -46,14 +62,18 @@ type Job =
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private finished = 0;
+  private readonly ttlMs: number;
+  private readonly limits: { resultBytes: number; maxFinished: number };
+  private readonly clock: Clock;
 
-  constructor(
-    private readonly ttlMs = 10 * 60_000,
-    private readonly limits: { resultBytes: number; maxFinished: number } = {
-      resultBytes: MAX_JOB_RESULT_BYTES,
-      maxFinished: MAX_FINISHED_JOBS,
-    },
-  ) {}
+  constructor(options: JobStoreOptions = {}) {
+    this.ttlMs = options.ttlMs ?? JOB_TTL_MS;
+    this.limits = {
+      resultBytes: options.resultBytes ?? MAX_JOB_RESULT_BYTES,
+      maxFinished: options.maxFinished ?? MAX_FINISHED_JOBS,
+    };
+    this.clock = options.clock ?? systemClock;
+  }
 
   get size(): number {
     return this.jobs.size;
@@ -69,7 +89,7 @@ export class JobStore {
           content: [{ type: 'text', text: `${tool} failed: ${(error as Error).message}` }],
         }),
     );
-    this.jobs.set(id, { state: 'running', tool, startedAt: Date.now(), done, abort });
+    this.jobs.set(id, { state: 'running', tool, startedAt: this.clock.now(), done, abort });
     return id;
   }
 
@@ -82,17 +102,17 @@ export class JobStore {
     const job = this.jobs.get(id);
     if (!job) return 'unknown';
     if (job.state === 'running') {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: unknown;
       let onAbort: (() => void) | undefined;
       await Promise.race([
         job.done,
-        new Promise((resolve) => (timer = setTimeout(resolve, waitMs))),
+        new Promise((resolve) => (timer = this.clock.setTimeout(() => resolve(undefined), waitMs))),
         new Promise((resolve) => {
           onAbort = () => resolve(undefined);
           signal?.addEventListener('abort', onAbort, { once: true });
         }),
       ]);
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
     // The one asking is gone (its socket closed while it waited): the result stays for the
@@ -109,7 +129,7 @@ export class JobStore {
   clear(): void {
     for (const job of this.jobs.values()) {
       if (job.state === 'running') job.abort.abort();
-      else clearTimeout(job.expires);
+      else this.clock.clearTimeout(job.expires);
     }
     this.jobs.clear();
     this.finished = 0;
@@ -118,8 +138,7 @@ export class JobStore {
   private finish(id: string, tool: string, result: ToolResult): void {
     const job = this.jobs.get(id);
     if (!job || job.state !== 'running') return;
-    const expires = setTimeout(() => this.forget(id), this.ttlMs);
-    expires.unref();
+    const expires = this.clock.setTimeout(() => this.forget(id), this.ttlMs);
     // Moved to the end: among finished jobs, the map's order is the order they finished in.
     this.jobs.delete(id);
     this.jobs.set(id, {
@@ -143,7 +162,7 @@ export class JobStore {
   private forget(id: string): void {
     const job = this.jobs.get(id);
     if (!job || job.state !== 'done') return;
-    clearTimeout(job.expires);
+    this.clock.clearTimeout(job.expires);
     this.jobs.delete(id);
     this.finished--;
   }
