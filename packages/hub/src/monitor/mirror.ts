@@ -1,13 +1,41 @@
-import type { Transition } from '@tether/link';
+import { systemClock } from '@tether/link';
+import type { Clock, Transition } from '@tether/link';
 import type { Logger } from '../log/logger.js';
 import type { Lease } from '../coord/ownership.js';
-import type { EndpointStatus } from '../endpoint/session.js';
 import type { EndpointStatusRow, Store, TimelineEntry, ToolCallEntry } from '../store/types.js';
 
-/** Writes kept per kind while the database is away. */
-const MAX_UNSENT = 10_000;
-const RETRY_FIRST_MS = 1_000;
-const RETRY_MAX_MS = 30_000;
+/**
+ * What the mirror reads of an endpoint's status: the part of the session's EndpointStatus that
+ * goes into the row. Declared here so that monitor/ does not depend on endpoint/.
+ */
+export interface MirroredStatus {
+  state: EndpointStatusRow['state'];
+  since: number;
+  lastClose: { code: number; reason: string; at: number } | null;
+  lastError: string | null;
+  attempts: number;
+  nextRetryAt: number | null;
+}
+
+export interface StatusMirrorOptions {
+  /** Times the batches, the retries and each row's updatedAt. Default systemClock. */
+  clock?: Clock;
+  /** Calls are logged in one insert per this long at most. Default 200. */
+  batchMs?: number;
+  /** The first pause before retrying what the database failed; it doubles. Default 1,000. */
+  retryFirstMs?: number;
+  /** The longest pause between retries. Default 30,000. */
+  retryMaxMs?: number;
+  /** Writes kept per kind while the database is away; the oldest go first. Default 10,000. */
+  maxUnsent?: number;
+}
+
+const DEFAULTS = {
+  batchMs: 200,
+  retryFirstMs: 1_000,
+  retryMaxMs: 30_000,
+  maxUnsent: 10_000,
+} as const;
 
 /** How a loss was noticed, in words for the timeline. */
 export function detectedBy(t: Transition): string | null {
@@ -37,13 +65,15 @@ export class StatusMirror {
   private readonly chains = new Map<string, Promise<void>>();
   /** Writes the database failed, waiting for the retry: the newest status row per endpoint… */
   private readonly unsentStatus = new Map<string, EndpointStatusRow>();
-  /** …and timeline entries and calls, at most MAX_UNSENT of each (the oldest go first). */
+  /** …and timeline entries and calls, at most maxUnsent of each (the oldest go first). */
   private readonly unsentTimeline: TimelineEntry[] = [];
   private readonly unsentCalls: ToolCallEntry[] = [];
   private dropped = 0;
   private outage = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryMs = RETRY_FIRST_MS;
+  private retryTimer: unknown;
+  private retryMs: number;
+  private readonly clock: Clock;
+  private readonly settings: Required<Omit<StatusMirrorOptions, 'clock'>>;
 
   constructor(
     private readonly store: Store,
@@ -57,9 +87,19 @@ export class StatusMirror {
      * when fenced out.
      */
     private readonly live?: (row: EndpointStatusRow) => Promise<boolean>,
-  ) {}
+    options: StatusMirrorOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.settings = {
+      batchMs: options.batchMs ?? DEFAULTS.batchMs,
+      retryFirstMs: options.retryFirstMs ?? DEFAULTS.retryFirstMs,
+      retryMaxMs: options.retryMaxMs ?? DEFAULTS.retryMaxMs,
+      maxUnsent: options.maxUnsent ?? DEFAULTS.maxUnsent,
+    };
+    this.retryMs = this.settings.retryFirstMs;
+  }
 
-  transition(lease: Lease, t: Transition, status: EndpointStatus, health: number | null): void {
+  transition(lease: Lease, t: Transition, status: MirroredStatus, health: number | null): void {
     const endpointId = lease.endpointId;
     const row: EndpointStatusRow = {
       endpointId,
@@ -74,7 +114,7 @@ export class StatusMirror {
       health,
       owner: this.instance,
       fence: lease.fence,
-      updatedAt: Date.now(),
+      updatedAt: this.clock.now(),
     };
     const live = this.live;
     if (live)
@@ -137,7 +177,7 @@ export class StatusMirror {
   /** Keeps writes for the retry, the newest ones when there are too many. */
   private keep<T>(list: T[], entries: readonly T[]): void {
     list.push(...entries);
-    const over = list.length - MAX_UNSENT;
+    const over = list.length - this.settings.maxUnsent;
     if (over > 0) {
       list.splice(0, over);
       this.dropped += over;
@@ -153,10 +193,9 @@ export class StatusMirror {
         'store unreachable: status, timeline and call-log writes are kept and retried',
       );
     }
-    if (this.retryTimer) return;
-    this.retryTimer = setTimeout(() => this.retry(), this.retryMs);
-    this.retryTimer.unref();
-    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = this.clock.setTimeout(() => this.retry(), this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, this.settings.retryMaxMs);
   }
 
   private retry(): void {
@@ -181,7 +220,7 @@ export class StatusMirror {
       const waiting = this.unsentStatus.size + this.unsentTimeline.length + this.unsentCalls.length;
       if (waiting > 0 || !this.outage) return;
       this.outage = false;
-      this.retryMs = RETRY_FIRST_MS;
+      this.retryMs = this.settings.retryFirstMs;
       this.logger.info(
         { dropped: this.dropped },
         this.dropped > 0
@@ -202,21 +241,20 @@ export class StatusMirror {
   }
 
   /**
-   * Calls are logged in batches (one insert every 200 ms at most): a query per call would cost
+   * Calls are logged in batches (one insert every batchMs at most): a query per call would cost
    * more than relaying the call itself.
    */
   toolCall(entry: ToolCallEntry): void {
     this.calls.push(entry);
-    if (this.callTimer) return;
-    this.callTimer = setTimeout(() => this.flushCalls(), 200);
-    this.callTimer.unref();
+    if (this.callTimer !== undefined) return;
+    this.callTimer = this.clock.setTimeout(() => this.flushCalls(), this.settings.batchMs);
   }
 
   private calls: ToolCallEntry[] = [];
-  private callTimer: NodeJS.Timeout | undefined;
+  private callTimer: unknown;
 
   private flushCalls(): void {
-    clearTimeout(this.callTimer);
+    this.clock.clearTimeout(this.callTimer);
     this.callTimer = undefined;
     const batch = this.calls.splice(0, this.calls.length);
     if (batch.length > 0) this.enqueue('calls', () => this.writeCalls(batch));
@@ -232,7 +270,7 @@ export class StatusMirror {
 
   /** Stops retrying (the hub stops; what is still unsent is lost with the process). */
   close(): void {
-    clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
   }
 
