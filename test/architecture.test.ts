@@ -171,6 +171,72 @@ describe('architecture', () => {
   });
 });
 
+/**
+ * The layers inside the hub, lowest first (docs/architecture.md, "Module map"): a module
+ * imports only from its own layer's folder or from layers below, so the parts compose upward
+ * into hub.ts and nothing below knows the composition.
+ */
+const hubLayers: string[][] = [
+  ['log'],
+  ['store', 'config'],
+  ['upstream', 'coord'],
+  ['catalog', 'notify'],
+  ['calls', 'monitor'],
+  ['endpoint'],
+  ['hub'],
+  ['hub.ts'],
+  ['http'],
+  ['demo'],
+  ['cli'],
+  ['index.ts'],
+];
+
+/** The layer a file of packages/hub/src belongs to: its folder, or its own name at the top. */
+function hubPart(file: string): string {
+  return relative(join(root, 'packages/hub/src'), file).split('/')[0]!;
+}
+
+function hubRank(part: string): number {
+  const rank = hubLayers.findIndex((layer) => layer.includes(part));
+  if (rank < 0) throw new Error(`packages/hub/src/${part} is in no layer of hubLayers`);
+  return rank;
+}
+
+describe('layers inside the hub', () => {
+  it('has every folder of packages/hub/src in a layer', () => {
+    const parts = new Set(sources('hub').map(hubPart));
+    expect([...parts].filter((p) => !hubLayers.flat().includes(p))).toEqual([]);
+  });
+
+  it('points every import inside the hub down, never up or sideways', () => {
+    const offending = sources('hub').flatMap((file) => {
+      const from = hubPart(file);
+      return imports(file)
+        .filter((spec) => spec.startsWith('.'))
+        .map((spec) => hubPart(resolveLocal(file, spec)))
+        .filter((to) => to !== from && hubRank(to) >= hubRank(from))
+        .map((to) => `${relative(root, file)} → ${to}`);
+    });
+    expect(offending).toEqual([]);
+  });
+
+  it.each([
+    ['config', 'notify'],
+    ['monitor', 'endpoint'],
+    ['catalog', 'store'],
+    ['http', 'hub.ts'],
+  ])('keeps %s from importing %s', (from, to) => {
+    const offending = sources('hub')
+      .filter((file) => hubPart(file) === from)
+      .filter((file) =>
+        imports(file).some(
+          (spec) => spec.startsWith('.') && hubPart(resolveLocal(file, spec)) === to,
+        ),
+      );
+    expect(offending.map((f) => relative(root, f))).toEqual([]);
+  });
+});
+
 describe('public surface', () => {
   it('pins the exports of @tether/link', async () => {
     const link = await import('../packages/link/src/index.js');

@@ -117,6 +117,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
     });
     this.upstreams = new UpstreamPool({
       logger,
+      clock: this.clock,
       settings: () => this.config.hub,
       definition: (name) => this.config.servers.find((s) => s.name === name),
       onState: (name, status) => {
@@ -146,7 +147,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       running: () => this.started,
       create: (endpoint, view, health) => this.createSession(endpoint, view, health),
       // With a cluster, the claim rounds take endpoints by share; otherwise every one is tried.
-      placed: (name) => (this.cluster ? this.claims?.claimSoon() : this.sessions.claim(name)),
+      placed: (name) =>
+        this.claims && this.cluster ? this.claims.claimSoon() : this.sessions.claim(name),
       dropped: (name) => this.claims?.forget(name),
     });
     const sessions = this.sessions;
@@ -218,6 +220,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
         logger,
         (name) => this.sessions.surrender(name, 'fenced out'),
         this.cluster && ((row) => this.cluster!.writeStatus(row)),
+        { clock: this.clock },
       );
   }
 

@@ -44,10 +44,12 @@ export interface EndpointCall {
  * cancelled — unless it was answered early, and then it outlives the socket as a job.
  */
 export class EndpointCalls {
-  private readonly jobs = new JobStore();
+  private readonly jobs: JobStore;
   private running = 0;
 
-  constructor(private readonly ports: EndpointCallsPorts) {}
+  constructor(private readonly ports: EndpointCallsPorts) {
+    this.jobs = new JobStore({ clock: ports.clock });
+  }
 
   get inFlight(): number {
     return this.running;

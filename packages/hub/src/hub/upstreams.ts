@@ -1,3 +1,4 @@
+import type { Clock } from '@tether/link';
 import { buildCatalog } from '../catalog/catalog.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { HubSettings, ServerConfig } from '../config/types.js';
@@ -7,6 +8,7 @@ import type { UpstreamStatus } from '../upstream/types.js';
 
 export interface UpstreamPoolPorts {
   logger: Logger;
+  clock: Clock;
   /** The hub's limits, read when a server starts. */
   settings(): HubSettings;
   /** The definition in force, for a server's tool descriptions. */
@@ -42,6 +44,7 @@ export class UpstreamPool {
     const limits = this.ports.settings().limits;
     const upstream = new Upstream(config, {
       logger: this.ports.logger,
+      clock: this.ports.clock,
       maxResultBytes: limits.resultBytes,
       maxArgumentsBytes: limits.argumentsBytes,
     });
