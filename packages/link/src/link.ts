@@ -1,4 +1,4 @@
-import { fullJitterBackoff } from './backoff.js';
+import { fullJitter, fullJitterBackoff } from './backoff.js';
 import type { Backoff, BackoffOptions } from './backoff.js';
 import type { ConnectBudget, ConnectTicket } from './budget.js';
 import { systemClock } from './clock.js';
@@ -651,11 +651,9 @@ export class Link extends Emitter<LinkEvents> {
           { failures, outageMs, spreadMs: this.budget?.spreadMs() ?? 0 },
           this.random,
         );
+    // A damped link waits its floor plus up to half of it again, so damped links spread too.
     if (damped)
-      delay = Math.max(
-        delay,
-        damped.floorMs + Math.floor(this.random() * (damped.floorMs / 2 + 1)),
-      );
+      delay = Math.max(delay, damped.floorMs + fullJitter(damped.floorMs / 2, this.random));
     if (!this.online) {
       this.enter({ name: 'backoff', since: now, failures, wakeAt: null, timer: undefined }, cause);
       return;
