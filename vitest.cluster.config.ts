@@ -2,14 +2,15 @@ import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 /**
- * The cluster end-to-end test alone (`npm test` runs it after the rest): three or four hub
- * processes, PostgreSQL, Redis and 300 endpoints, with bounds on how long each step may take.
+ * The tests that need the whole machine, alone (`npm test` runs them after the rest): the
+ * cluster end-to-end test (three or four hub processes, PostgreSQL, Redis and 300 endpoints,
+ * with bounds on how long each step may take) and one instance with 10,000 endpoints.
  */
 export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['packages/hub/test/cluster/*.e2e.test.ts'],
+    include: ['packages/hub/test/cluster/*.e2e.test.ts', 'packages/hub/test/scale/*.test.ts'],
     exclude: ['**/node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
