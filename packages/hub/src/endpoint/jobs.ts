@@ -22,7 +22,16 @@ export interface JobStoreOptions {
   maxFinished?: number;
   /** Times the expiry of results and the waits of take(). Default systemClock. */
   clock?: Clock;
+  /** How long a result stays fetchable again after it was first taken. Default REDELIVER_MS. */
+  redeliverMs?: number;
 }
+
+/**
+ * A result taken stays fetchable this long: the reply that carried it may have gone into a
+ * half-open socket and never arrived, and the model then asks again on its next socket. No
+ * acknowledgement exists in MCP, so a second ask within this window gets the result again.
+ */
+export const REDELIVER_MS = 60_000;
 
 /** The tool through which a model fetches the result of a call answered early. */
 export const RESULT_TOOL = {
@@ -47,13 +56,22 @@ type Job =
       done: Promise<void>;
       abort: AbortController;
     }
-  | { state: 'done'; tool: string; startedAt: number; result: ToolResult; expires: unknown };
+  | {
+      state: 'done';
+      tool: string;
+      startedAt: number;
+      result: ToolResult;
+      expires: unknown;
+      /** Taken once already: it expires REDELIVER_MS after that. */
+      taken: boolean;
+    };
 
 /**
  * Calls that outlived the early-reply window. The endpoint got a "still running, ask for job X"
  * answer; the upstream call goes on, no longer tied to the socket that carried it, and its
  * result waits here (for `ttlMs`) until the model asks for it with `tether__result` — on this
- * socket or a later one, since it is then the answer to a new request.
+ * socket or a later one, since it is then the answer to a new request. Once taken it stays for
+ * `redeliverMs` more, in case that answer went into a socket that was already dead.
  *
  * What waits is bounded: each result is cut to `resultBytes` (as `fitToBudget` cuts, saying so),
  * and at most `maxFinished` results are kept — a new one pushes out the one that finished
@@ -65,6 +83,7 @@ export class JobStore {
   private readonly ttlMs: number;
   private readonly limits: { resultBytes: number; maxFinished: number };
   private readonly clock: Clock;
+  private readonly redeliverMs: number;
 
   constructor(options: JobStoreOptions = {}) {
     this.ttlMs = options.ttlMs ?? JOB_TTL_MS;
@@ -73,6 +92,7 @@ export class JobStore {
       maxFinished: options.maxFinished ?? MAX_FINISHED_JOBS,
     };
     this.clock = options.clock ?? systemClock;
+    this.redeliverMs = options.redeliverMs ?? REDELIVER_MS;
   }
 
   get size(): number {
@@ -121,7 +141,11 @@ export class JobStore {
     const now = this.jobs.get(id);
     if (!now) return 'unknown';
     if (now.state === 'running') return 'running';
-    this.forget(id);
+    if (!now.taken) {
+      now.taken = true;
+      this.clock.clearTimeout(now.expires);
+      now.expires = this.clock.setTimeout(() => this.forget(id), this.redeliverMs);
+    }
     return now.result;
   }
 
@@ -147,6 +171,7 @@ export class JobStore {
       startedAt: job.startedAt,
       result: fitToBudget(result, this.limits.resultBytes),
       expires,
+      taken: false,
     });
     this.finished++;
     if (this.finished > this.limits.maxFinished) {

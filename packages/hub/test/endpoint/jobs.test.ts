@@ -1,6 +1,6 @@
 import { ManualClock } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobStore } from '../../src/endpoint/jobs.js';
+import { JobStore, REDELIVER_MS } from '../../src/endpoint/jobs.js';
 import type { JobStoreOptions } from '../../src/endpoint/jobs.js';
 import type { ToolResult } from '../../src/upstream/types.js';
 
@@ -44,11 +44,16 @@ describe('jobs on the store clock', () => {
     expect(clock.pending).toBe(0);
   });
 
-  it('a result taken leaves no expiry behind', async () => {
-    const { s, clock } = store();
+  it('serves a taken result again for a minute (its answer may have gone into a dead socket), then forgets it', async () => {
+    const { s, clock } = store({ ttlMs: 600_000 });
     const id = s.add('fake__echo', Promise.resolve(text('r')), new AbortController());
     await settled();
     expect(await s.take(id, 0)).toEqual(text('r'));
+    clock.advance(59_999);
+    // Asked again on the next socket: the same result, and the window does not start over.
+    expect(await s.take(id, 0)).toEqual(text('r'));
+    clock.advance(1);
+    expect(await s.take(id, 0)).toBe('unknown');
     expect(clock.pending).toBe(0);
   });
 
@@ -75,7 +80,9 @@ describe('jobs on the store clock', () => {
     clock.advance(2_000);
     finish(text('late'));
     expect(await answer).toEqual(text('late'));
-    // Its wait and the result's expiry are both gone.
+    // Its wait is gone; only the window for asking again is left, and then nothing.
+    expect(clock.pending).toBe(1);
+    clock.advance(REDELIVER_MS);
     expect(clock.pending).toBe(0);
   });
 
