@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EndpointSimulator, fakeStdioServerParams, waitUntil } from '@tether/testkit';
+import { EndpointSimulator, ManualClock, fakeStdioServerParams, waitUntil } from '@tether/testkit';
 import { DEFAULT_HUB } from '../src/config/index.js';
 import { Hub } from '../src/hub.js';
 import { createApi } from '../src/http/api.js';
@@ -22,13 +22,26 @@ afterEach(async () => {
 
 const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
 
-function startProcess(config: string, home: string): ChildProcess {
+/** `tether start` in a child process; `output` collects what it logs (JSON lines on stdout). */
+function startProcess(config: string, home: string): { child: ChildProcess; output: string[] } {
   const child = spawn(process.execPath, [bin, 'start', '--config', config], {
-    stdio: 'ignore',
-    env: { ...process.env, TETHER_HOME: home, DATABASE_URL: '' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, TETHER_HOME: home, DATABASE_URL: '', TETHER_ADMIN_TOKEN: '' },
   });
   cleanups.push(() => child.kill('SIGKILL'));
-  return child;
+  const output: string[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+  return { child, output };
+}
+
+/** The API's URL once the process says it listens: by then its hub has started. */
+async function apiOf(output: string[]): Promise<string> {
+  const listening = () => /API listening on (http:\/\/[^\s"]+)/.exec(output.join(''))?.[1];
+  await waitUntil(() => listening() !== undefined, {
+    timeoutMs: 15_000,
+    what: 'the restarted hub to listen',
+  });
+  return listening()!;
 }
 
 describe('durable state', () => {
@@ -42,7 +55,7 @@ describe('durable state', () => {
       JSON.stringify({ endpoints: [{ name: 'home', url: sim.url() }], hub: { port: 0 } }),
     );
 
-    const first = startProcess(config, home);
+    const { child: first } = startProcess(config, home);
     await sim.waitForReady({ timeoutMs: 15_000 });
     const store = await openStore({ home });
     cleanups.push(() => store.close());
@@ -67,7 +80,7 @@ describe('durable state', () => {
       }),
     );
 
-    startProcess(config, home);
+    const second = startProcess(config, home);
     await waitUntil(async () => (await row()).state !== 'ready', {
       timeoutMs: 15_000,
       what: 'the restarted hub to reset the row',
@@ -76,7 +89,14 @@ describe('durable state', () => {
       state: 'backoff',
       lastError: expect.stringMatching(/restart/),
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Started, and its own view of the endpoint: never tried (an attempt is counted as it starts).
+    const api = await apiOf(second.output);
+    const endpoints = (await (await fetch(`${api}/api/endpoints`)).json()) as Array<{
+      name: string;
+      enabled: boolean;
+      attempts: number;
+    }>;
+    expect(endpoints.find((e) => e.name === 'home')).toMatchObject({ enabled: false, attempts: 0 });
     expect(sim.accounting().opens).toBe(1);
 
     // Enabled again (the running hub applies the edit): connected by the new owner.
@@ -199,6 +219,9 @@ describe('durable state', () => {
 
 describe('notifications', () => {
   it('sends one notification per outage and one on recovery to a webhook', async () => {
+    // The notifier's timers run on this clock; the links reconnect on real time, quickly.
+    const clock = new ManualClock();
+    const DOWN_AFTER_MS = 30_000;
     const received: Array<{ event: string; endpoint?: string; text?: string }> = [];
     const hook: Server = createServer((req: IncomingMessage, res) => {
       let body = '';
@@ -227,7 +250,7 @@ describe('notifications', () => {
           },
         ],
         servers: [],
-        hub: { ...DEFAULT_HUB, port: 0, notifyDownAfterMs: 300 },
+        hub: { ...DEFAULT_HUB, port: 0, notifyDownAfterMs: DOWN_AFTER_MS },
         notifications: [
           {
             name: 'ops',
@@ -241,7 +264,7 @@ describe('notifications', () => {
       },
       {
         logger: silentLogger(),
-        notify: { minIntervalMs: 0 },
+        notify: { minIntervalMs: 0, clock },
         linkOptions: { backoff: { floorMs: 50, capMs: 200 } },
       },
     );
@@ -249,25 +272,44 @@ describe('notifications', () => {
     await hub.start();
     await sim.waitForReady({ timeoutMs: 5_000 });
 
-    // A short flap: nobody is told.
+    const state = () => hub.endpoints()[0]!;
+
+    // A short flap: back before notifyDownAfterMs, so nobody is told, then or later.
     sim.closeSockets({ code: 1001 });
     await sim.waitForReady({ count: 2, timeoutMs: 3_000 });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(received).toEqual([]);
+    await waitUntil(() => state().state === 'ready', { what: 'the endpoint to be ready again' });
+    clock.advance(DOWN_AFTER_MS);
+    expect(clock.pending).toBe(0);
+    expect(hub.notifications).toMatchObject({ sent: 0, pending: 0 });
 
     // A real outage: the endpoint's server is gone for a while, then back.
     await sim.close();
+    await waitUntil(() => state().state !== 'ready' && state().state !== 'open', {
+      what: 'the outage to be noticed',
+    });
+    clock.advance(DOWN_AFTER_MS - 1);
+    expect(hub.notifications).toMatchObject({ sent: 0, pending: 0 });
+    clock.advance(1);
     await waitUntil(() => received.length >= 1, {
       timeoutMs: 5_000,
       what: 'the down notification',
     });
-    await new Promise((r) => setTimeout(r, 800)); // many failed retries meanwhile: still one message
+    // Many failed retries meanwhile, and a long time: still one message.
+    const attempts = state().attempts;
+    await waitUntil(() => state().attempts >= attempts + 3, {
+      what: 'three more failed attempts',
+    });
+    await waitUntil(() => hub.notifications.pending === 0, { what: 'the delivery to finish' });
+    clock.advance(10 * DOWN_AFTER_MS);
+    expect(hub.notifications).toMatchObject({ sent: 1, pending: 0 });
     sim = await EndpointSimulator.start({ port });
     await waitUntil(() => received.some((m) => m.event === 'endpoint.recovered'), {
       timeoutMs: 5_000,
       what: 'the recovery notification',
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Every message the notifier sent has been answered: nothing else is on its way.
+    await waitUntil(() => hub.notifications.pending === 0, { what: 'deliveries to finish' });
+    expect(hub.notifications).toMatchObject({ sent: 2, failed: 0 });
     expect(received.map((m) => m.event)).toEqual(['endpoint.down', 'endpoint.recovered']);
     expect(received[0]).toMatchObject({ endpoint: 'living-room' });
     expect(JSON.stringify(received)).not.toContain('token');

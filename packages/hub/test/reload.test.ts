@@ -38,8 +38,8 @@ function config(sim: EndpointSimulator, hub: Partial<TetherConfig['hub']> = {}):
   };
 }
 
-async function started(c: TetherConfig, logger = silentLogger()) {
-  const hub = new Hub(c, { logger });
+async function started(c: TetherConfig, logger = silentLogger(), clock?: ManualClock) {
+  const hub = new Hub(c, { logger, ...(clock ? { clock } : {}) });
   cleanups.push(() => hub.stop());
   await hub.start();
   return hub;
@@ -47,10 +47,12 @@ async function started(c: TetherConfig, logger = silentLogger()) {
 
 describe('a live edit of the hub settings', () => {
   it('reaches running sessions: a shorter call timeout applies to the next call', async () => {
+    // The hub's clock times the upstream calls too: the call runs until the test moves it.
+    const clock = new ManualClock(1_000_000);
     const sim = await EndpointSimulator.start();
     cleanups.push(() => sim.close());
-    const c = config(sim);
-    const hub = await started(c);
+    const c = config(sim, { callTimeoutMs: 10_000 });
+    const hub = await started(c, silentLogger(), clock);
     await sim.waitForReady({ token: 'home', timeoutMs: 10_000 });
     await waitUntil(() => hub.tools().some((t) => t.name === 'fake__slow'), {
       timeoutMs: 10_000,
@@ -58,20 +60,29 @@ describe('a live edit of the hub settings', () => {
     });
 
     await hub.apply({ ...c, hub: { ...c.hub, callTimeoutMs: 300 } });
-    const started_ = Date.now();
-    const outcome = await sim.request(
+    // Without the edit nothing times the call out below: this request gives up after 10 s.
+    const outcome = sim.request(
       'tools/call',
-      { name: 'fake__slow', arguments: { ms: 5_000 } },
-      { token: 'home', timeoutMs: 8_000 },
+      { name: 'fake__slow', arguments: { ms: 60_000 } },
+      { token: 'home', timeoutMs: 10_000 },
     );
-    expect(Date.now() - started_).toBeLessThan(3_000);
+    await waitUntil(() => hub.endpoints()[0]!.callsInFlight === 1, {
+      what: 'the call to reach the server',
+    });
+    clock.advance(299);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hub.endpoints()[0]!.callsInFlight).toBe(1);
+    clock.advance(1);
     // The timeout is reported to the model as a tool error.
-    expect(JSON.stringify(outcome)).toMatch(/timed out|timeout/i);
+    expect(await outcome).toMatchObject({ ok: true, result: { isError: true } });
+    expect(JSON.stringify(await outcome)).toMatch(/timed out/i);
     // Nothing reconnected for it.
     expect(sim.accounting('home')).toMatchObject({ opens: 1, closes: 0 });
   });
 
   it('reaches the running link: a shorter heartbeat finds a silent endpoint sooner, with no reconnect first', async () => {
+    // The links' timers run on this clock: nothing is timed out unless the test moves it.
+    const clock = new ManualClock(1_000_000);
     const sim = await EndpointSimulator.start();
     cleanups.push(() => sim.close());
     const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: sim.port } });
@@ -79,22 +90,25 @@ describe('a live edit of the hub settings', () => {
     const c = config(sim);
     c.endpoints[0]!.url = sim.url('home').replace(`:${sim.port}`, `:${proxy.port}`);
     c.hub.monitor = { ...c.hub.monitor, heartbeatIntervalMs: 30_000, heartbeatMisses: 2 };
-    const hub = await started(c);
+    const hub = await started(c, silentLogger(), clock);
+    // Before the hub stops: a socket still open (the test failed) then closes without the clock.
+    cleanups.push(() => proxy.pass());
     await sim.waitForReady({ token: 'home', timeoutMs: 10_000 });
+    await waitUntil(() => hub.endpoints()[0]!.state === 'ready', { what: 'the link to be ready' });
 
     await hub.apply({
       ...c,
       hub: { ...c.hub, monitor: { ...c.hub.monitor, heartbeatIntervalMs: 300 } },
     });
     expect(sim.accounting('home')).toMatchObject({ opens: 1, closes: 0 });
-    // Silent from now on: with the old heartbeat this would take a minute to notice.
-    const cutAt = Date.now();
+    // Silent from now on: with the old heartbeat this would take a minute and a half to notice.
     proxy.blackhole();
-    await waitUntil(() => hub.endpoints()[0]!.state !== 'ready', {
-      timeoutMs: 3_000,
-      what: 'the silent socket to be noticed',
+    // Within P × (M + 1) = 300 × 3 ms, by the link's own heartbeat (not the sweep, not a reconnect).
+    clock.advance(900);
+    expect(hub.endpoints()[0]).toMatchObject({
+      state: expect.not.stringMatching(/^(open|ready)$/),
+      lastError: expect.stringMatching(/^no answer to \d+ ping\(s\)/),
     });
-    expect(Date.now() - cutAt).toBeLessThan(2_000);
   });
 
   it('says a change of hub.port needs a restart instead of claiming it applied', async () => {

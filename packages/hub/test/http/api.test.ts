@@ -447,8 +447,17 @@ describe('HTTP API under concurrent requests', () => {
       app.request('/api/endpoints/home/enable', { method: 'POST' }),
     ]);
     await sim.waitForReady({ token: TOKEN, count: before + 1, timeoutMs: 5_000 });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(sim.accounting(TOKEN).openNow).toBe(1);
+    // Settled once the socket's handshake listed the tool as it ends up (enabled): the
+    // debounced tool change then finds nothing to reconnect for.
+    await waitUntil(
+      () =>
+        hub.endpoints()[0]!.state === 'ready' &&
+        sim
+          .sockets(TOKEN)
+          .some((s) => s.state === 'ready' && s.tools.some((t) => t.name === 'fake__echo')),
+      { what: 'the endpoint to be served the final tool set' },
+    );
+    expect(sim.accounting(TOKEN)).toMatchObject({ openNow: 1, maxOpen: 1 });
     expect(hub.endpointTools('home').find((t) => t.name === 'fake__echo')!.enabled).toBe(true);
   });
 });
