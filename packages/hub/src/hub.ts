@@ -15,6 +15,7 @@ import { ClaimRounds } from './coord/claims.js';
 import type { ClusterEvent, ClusterPort } from './coord/cluster.js';
 import { LocalOwnership } from './coord/ownership.js';
 import type { Ownership } from './coord/ownership.js';
+import { startingTools } from './endpoint/server.js';
 import { EndpointSession } from './endpoint/session.js';
 import { Admin } from './hub/admin.js';
 import { HubError } from './hub/errors.js';
@@ -94,7 +95,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
    * One budget for every endpoint's connection attempts: when the endpoint host comes back
    * after taking thousands of sockets with it, they return spread out, not all in one burst.
    */
-  private readonly connectBudget = new ConnectBudget();
+  private readonly connectBudget: ConnectBudget;
   private reconciling: Promise<void> = Promise.resolve();
 
   constructor(
@@ -109,8 +110,10 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
     this.clock = options.clock ?? systemClock;
     this.ownership = options.ownership ?? new LocalOwnership(this.instance, this.clock.now());
     this.cluster = options.cluster;
+    this.connectBudget = new ConnectBudget({ clock: this.clock });
     this.notifier = new Notifier({
       channels: () => this.config.notifications,
+      clock: this.clock,
       logger: logger.child({ part: 'notify' }),
       downAfterMs: config.hub.notifyDownAfterMs,
       ...options.notify,
@@ -257,9 +260,20 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       await this.admin.loadOverlays();
     }
     this.config = await this.effective();
-    await Promise.all(this.config.servers.map((server) => this.upstreams.start(server)));
+    // The endpoints are dialled while the servers start: the endpoint's `initialize` is answered
+    // at once and its `tools/list` waits, bounded, for the endpoint's servers (endpoint/server.ts,
+    // TOOLS_WAIT_MS), so the first answer is complete and the dial costs no time of its own. A
+    // relay says nothing until a device session starts: it is dialled once the servers are up,
+    // as before, so the catalog filling in does not count as a change of the tools it never read.
+    const servers = Promise.all(this.config.servers.map((server) => this.upstreams.start(server)));
+    const relay = (e: EndpointConfig) => /\/mcp_endpoint\//.test(e.url);
+    for (const endpoint of this.config.endpoints)
+      if (!relay(endpoint)) this.sessions.start(endpoint);
+    await servers;
+    if (!this.started) return; // stopped while its servers started
     this.upstreams.rebuild();
-    for (const endpoint of this.config.endpoints) this.sessions.start(endpoint);
+    for (const endpoint of this.config.endpoints)
+      if (relay(endpoint)) this.sessions.start(endpoint);
     this.sweep.start();
     this.claims?.start();
   }
@@ -486,7 +500,14 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
         return current();
       },
       health,
-      tools: () => catalogFor(this.upstreams.catalog, view()),
+      // While its servers are in their first start, the tool set says so: tools/list waits.
+      tools: () => {
+        const endpoint = view();
+        return startingTools(
+          catalogFor(this.upstreams.catalog, endpoint),
+          this.upstreams.ready(endpoint.servers),
+        );
+      },
       callTool: (entry, args, options) => this.router.invoke(entry, args, options),
       absentTool: (name) => this.router.absent(name, view()),
       linkOptions: {

@@ -108,7 +108,10 @@ export class ClaimRounds {
     clock.clearTimeout(this.timer);
     this.timer = clock.setTimeout(() => {
       if (this.stopped) return;
-      void this.round(true).finally(() => this.schedule());
+      // A round still running at stop() must not set the timer again.
+      void this.round(true).finally(() => {
+        if (!this.stopped) this.schedule();
+      });
     }, this.options.intervalMs ?? 1_000);
   }
 
