@@ -12,6 +12,7 @@ import type { Row } from './link.js';
 import { hubMemory, relayOverhead } from './hub.js';
 import { clusterBench, currentClusterSection, writeClusterSection } from './cluster.js';
 import { sessionBench } from './session.js';
+import { startBench } from './start.js';
 import { reconnectStorm } from './storm.js';
 
 const only = process.argv[2];
@@ -23,6 +24,7 @@ const scenarios: Array<[string, () => Promise<Row | Row[]>]> = [
   ['memory', () => memoryPerIdleLink()],
   ['relay', () => relayOverhead()],
   ['hub-memory', () => hubMemory()],
+  ['start', () => startBench()],
   ['session', () => sessionBench()],
   ['storm', () => reconnectStorm()],
 ];

@@ -4,10 +4,47 @@ import type { UpstreamTool } from '../upstream/types.js';
 import type { EndpointCalls } from './calls.js';
 import { RESULT_TOOL } from './jobs.js';
 
+/**
+ * How long a `tools/list` waits for the endpoint's servers to finish their first start before
+ * it is answered with the tools there are. Xiaozhi reads the tools only in the handshake, so an
+ * answer given while a server is still booting would leave its tools out until the next one;
+ * the endpoint gives the handshake about 10 s (docs/xiaozhi-endpoint.md, the simulator's
+ * default), so half of that is waited and the other half left to the socket. A server slower
+ * than this reaches the endpoint by the tools-changed reconnect once it is up.
+ */
+export const TOOLS_WAIT_MS = 5_000;
+
+/** See `startingTools`: the promise a tool set carries while some of its servers start. */
+const STARTING = Symbol('tether.toolsStarting');
+
+type ToolSet = CatalogEntry[] & { [STARTING]?: Promise<void> };
+
+/**
+ * Marks a tool set as incomplete until `until` settles (its servers are in their first start);
+ * a `tools/list` answered from it waits for that (bounded by TOOLS_WAIT_MS). The mark rides on
+ * the array, so it reaches the server through any port that hands the tool set on unchanged.
+ */
+export function startingTools(
+  entries: CatalogEntry[],
+  until: Promise<void> | undefined,
+): CatalogEntry[] {
+  if (until) (entries as ToolSet)[STARTING] = until;
+  return entries;
+}
+
 export interface EndpointServerPorts {
   version: string;
   /** The tools this endpoint gets now. */
   tools(): CatalogEntry[];
+  /**
+   * Settles once the endpoint's servers have finished their first start (up or not); undefined
+   * when there is nothing to wait for. `tools/list` waits for it, at most `toolsWaitMs`, so the
+   * first answer is complete while the hub dials before its servers are up. Default: what the
+   * tool set says (startingTools).
+   */
+  ready?(): Promise<void> | undefined;
+  /** The bound on that wait. Default TOOLS_WAIT_MS. */
+  toolsWaitMs?: number;
   /** A tool of one of its servers that is down, so the call hears why (see CallRouter.find). */
   absentTool?(name: string): CatalogEntry | undefined;
   /** Whether `tether__result` is offered (early replies are on). */
@@ -17,13 +54,31 @@ export interface EndpointServerPorts {
   calls: EndpointCalls;
 }
 
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+function bounded(promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+    promise.then(done, done);
+  });
+}
+
 /** The MCP server that answers on one socket: tools/list and tools/call. */
 export function createEndpointServer(ports: EndpointServerPorts): Server {
   const server = new Server(
     { name: 'tether', version: ports.version },
     { capabilities: { tools: {} } },
   );
-  server.setRequestHandler('tools/list', async () => {
+  const ready = ports.ready ?? (() => (ports.tools() as ToolSet)[STARTING]);
+  // `initialize` is the SDK's and is answered at once; only the tool list waits for servers.
+  server.setRequestHandler('tools/list', async (_request, ctx) => {
+    const starting = ready();
+    if (starting) await bounded(starting, ports.toolsWaitMs ?? TOOLS_WAIT_MS, ctx.mcpReq.signal);
     const entries = ports.tools();
     ports.listed(entries);
     const tools: UpstreamTool[] = entries.map((e) => e.definition);

@@ -13,7 +13,6 @@ import { clientKey, hostGuard, jsonBody, servedOverTls, sizeLimit } from './door
 import { answerError, failure } from './errors.js';
 import { EventFeed } from './events.js';
 import { createMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
 import { dashboardFiles } from './static.js';
 import { callItem, endpointView, endpointViews, serverViews } from './views.js';
 
@@ -61,7 +60,14 @@ const CONTENT_SECURITY_POLICY = {
 export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
   const app = new Hono();
   const auth = options.auth ?? new Auth({ token: undefined });
-  const files = dashboardFiles(options.dashboardDir);
+  // The dashboard's files are read at its first request, not at start: a hub nobody opens in a
+  // browser never holds them (static.ts: the names served are still those listed once).
+  let files: ReturnType<typeof dashboardFiles> | undefined;
+  const dashboard = () => (files ??= dashboardFiles(options.dashboardDir));
+  // The OpenAPI document is built (zod to JSON Schema, every route) when first asked for.
+  let openApi: Promise<Record<string, unknown>> | undefined;
+  const openApiJson = () =>
+    (openApi ??= import('./openapi.js').then(({ openApiDocument }) => openApiDocument()));
   const metrics = createMetrics(hub);
   const limits = () => hub.settings.limits;
   const feed = new EventFeed(hub, () => limits().sseClients);
@@ -106,7 +112,7 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
     }
     return c.json({ ok: true, endpoints: hub.endpoints().length });
   });
-  app.get('/api/openapi.json', (c) => c.json(openApiDocument()));
+  app.get('/api/openapi.json', async (c) => c.json(await openApiJson()));
 
   app.get('/api/session', (c) =>
     c.json({ authRequired: auth.required, authenticated: auth.authenticated(c) }),
@@ -304,6 +310,7 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
 
   // The dashboard: its own files, public (the page asks for a login when one is needed).
   app.get('*', (c) => {
+    const files = dashboard();
     const file =
       files.get(c.req.path === '/' ? '/index.html' : c.req.path) ??
       (c.req.path.startsWith('/api/') ? undefined : files.get('/index.html'));

@@ -15,8 +15,8 @@ const TYPES: Record<string, string> = {
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
 
 /**
- * The dashboard's files, read once: only names that exist at start-up are served, so no path
- * a client sends ever reaches the file system.
+ * The dashboard's files, read once (createApi does it at the dashboard's first request): only
+ * the names listed then are served, so no path a client sends ever reaches the file system.
  */
 export function dashboardFiles(dir = DASHBOARD_DIR): Map<string, { type: string; body: Buffer }> {
   const files = new Map<string, { type: string; body: Buffer }>();

@@ -1,3 +1,4 @@
+import { systemClock } from '@tether/link';
 import type { Clock } from '@tether/link';
 import { buildCatalog } from '../catalog/catalog.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
@@ -19,9 +20,66 @@ export interface UpstreamPoolPorts {
   onCatalog(): void;
 }
 
+/**
+ * Servers started before the hub that will run them exists (`tether start` starts the file's
+ * servers while the store opens), keyed by the very definition object the hub will be given;
+ * UpstreamPool.start takes one over instead of starting the server a second time.
+ */
+const early = new WeakMap<ServerConfig, Upstream>();
+
+export interface EarlyStart {
+  /** Stops the servers no pool took over (the start failed before the hub started them). */
+  release(): Promise<void>;
+}
+
+/**
+ * Starts the enabled servers of `servers` now, for a pool to take over (see `early`): their
+ * children boot while the rest of the hub loads. The options are those the pool would use.
+ */
+export function startEarly(
+  servers: readonly ServerConfig[],
+  options: { logger: Logger; settings: HubSettings; clock?: Clock },
+): EarlyStart {
+  const started: Array<[ServerConfig, Upstream]> = [];
+  for (const config of servers) {
+    if (!config.enabled || early.has(config)) continue;
+    const upstream = newUpstream(
+      config,
+      options.logger,
+      options.clock ?? systemClock,
+      options.settings,
+    );
+    early.set(config, upstream);
+    started.push([config, upstream]);
+    // What the first start says reaches the pool that takes the server over.
+    void upstream.start().catch(() => {});
+  }
+  return {
+    async release() {
+      const left = started.filter(([config]) => early.get(config) !== undefined);
+      for (const [config] of left) early.delete(config);
+      await Promise.all(left.map(([, upstream]) => upstream.stop()));
+    },
+  };
+}
+
+function newUpstream(config: ServerConfig, logger: Logger, clock: Clock, settings: HubSettings) {
+  const { limits } = settings;
+  return new Upstream(config, {
+    logger,
+    clock,
+    maxResultBytes: limits.resultBytes,
+    maxArgumentsBytes: limits.argumentsBytes,
+  });
+}
+
 /** The running upstream servers and the catalog of the tools of those that are up. */
 export class UpstreamPool {
   private readonly running = new Map<string, Upstream>();
+  /** Servers in their first start, until it has succeeded or failed. */
+  private readonly starting = new Map<string, Promise<void>>();
+  /** The catalog changed while servers were in their first start: told once they all are done. */
+  private changedWhileStarting = false;
   private entries: CatalogEntry[] = [];
 
   constructor(private readonly ports: UpstreamPoolPorts) {}
@@ -38,23 +96,55 @@ export class UpstreamPool {
     return [...this.running.values()].map((u) => u.status);
   }
 
-  /** Starts a server (a disabled one is not started) and waits for its first listing. */
+  /**
+   * Settles once those of `names` (default: every server) that are in their first start have
+   * finished it, up or not; undefined when none is, so a caller with nothing to wait for does
+   * not wait a tick. The catalog then has the tools of those that came up.
+   */
+  ready(names?: readonly string[]): Promise<void> | undefined {
+    if (this.starting.size === 0) return undefined;
+    const waits = names
+      ? names.flatMap((name) => this.starting.get(name) ?? [])
+      : [...this.starting.values()];
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => {});
+  }
+
+  /**
+   * Starts a server (a disabled one is not started) and waits for its first listing. A server
+   * started early with this very definition (startEarly) is taken over, not started again.
+   */
   async start(config: ServerConfig): Promise<void> {
     if (!config.enabled) return;
-    const limits = this.ports.settings().limits;
-    const upstream = new Upstream(config, {
-      logger: this.ports.logger,
-      clock: this.ports.clock,
-      maxResultBytes: limits.resultBytes,
-      maxArgumentsBytes: limits.argumentsBytes,
-    });
+    const adopted = early.get(config);
+    early.delete(config);
+    const upstream =
+      adopted ?? newUpstream(config, this.ports.logger, this.ports.clock, this.ports.settings());
     this.running.set(config.name, upstream);
     upstream.on('tools', () => this.rebuild());
     upstream.on('state', (status) => {
       this.ports.onState(config.name, status);
       this.rebuild();
     });
-    await upstream.start();
+    // A server started early said its first states to nobody: its state now is said now.
+    if (adopted) {
+      this.ports.onState(config.name, adopted.status);
+      this.rebuild();
+    }
+    const first = upstream.start();
+    const settled = first.then(
+      () => {},
+      () => {},
+    );
+    this.starting.set(config.name, settled);
+    try {
+      await first;
+    } finally {
+      if (this.starting.get(config.name) === settled) this.starting.delete(config.name);
+      if (this.starting.size === 0 && this.changedWhileStarting) {
+        this.changedWhileStarting = false;
+        this.ports.onCatalog();
+      }
+    }
   }
 
   async stop(name: string): Promise<void> {
@@ -69,7 +159,12 @@ export class UpstreamPool {
     await Promise.all(all.map((u) => u.stop()));
   }
 
-  /** Rebuilds the catalog from the servers that are up. */
+  /**
+   * Rebuilds the catalog from the servers that are up. While some are in their first start, the
+   * sessions hear of it once all have finished: a tools/list waiting for them then answers with
+   * the whole set, and an endpoint answered before (the wait's bound) reconnects once for the
+   * servers that came late, not once per server (each change of the set costs a reconnect).
+   */
   rebuild(): void {
     this.entries = buildCatalog(
       [...this.running.entries()]
@@ -79,6 +174,7 @@ export class UpstreamPool {
           return { server: name, tools: u.tools, ...(descriptions ? { descriptions } : {}) };
         }),
     );
-    this.ports.onCatalog();
+    if (this.starting.size > 0) this.changedWhileStarting = true;
+    else this.ports.onCatalog();
   }
 }

@@ -1,11 +1,11 @@
-import { sql } from 'kysely';
+import { sql } from './kysely.js';
 import type { Kysely } from 'kysely';
 import { channelsRepo } from './channels.js';
 import { overlaysRepo } from './overlays.js';
 import { endpointsRepo } from './endpoints.js';
 import { StoreError, toStoreError } from './errors.js';
 import { timelineRepo, toolCallsRepo } from './history.js';
-import { runMigrations } from './migrations.js';
+import { runMigrations, schemaIsCurrent } from './migrations.js';
 import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { serversRepo } from './servers.js';
@@ -35,7 +35,10 @@ export function createKyselyStore(
     kind: dialect,
     migrate: wrap('store', {
       async migrate() {
-        await runMigrations(db, dialect, await migrationSchema(db, dialect, options.schema));
+        const schema = await migrationSchema(db, dialect, options.schema);
+        // A restart on a current schema costs one read, not the migrator's lock and transaction.
+        if (await schemaIsCurrent(db, dialect, schema)) return;
+        await runMigrations(db, dialect, schema);
       },
     }).migrate,
     async close() {

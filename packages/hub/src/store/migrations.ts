@@ -1,4 +1,4 @@
-import { Migrator } from 'kysely';
+import { Migrator, sql } from './kysely.js';
 import type { ColumnDataType, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import type { Database } from './schema.js';
 
@@ -159,6 +159,31 @@ function migrations(dialect: Dialect): Record<string, Migration> {
  * it Kysely looks for its table in every schema, and finding another schema's copy it would
  * skip creating ours.
  */
+const MIGRATION_TABLE = 'tether_migration';
+
+/**
+ * Whether the store has exactly the migrations of this code applied: one small read, so a hub
+ * restarted on a current schema skips the migrator (its lock table, lock and transaction). Any
+ * doubt (no table yet, a migration missing or one this code does not know) says no, and the
+ * migrator then applies or refuses as it would have.
+ */
+export async function schemaIsCurrent(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  schema?: string,
+): Promise<boolean> {
+  const table =
+    schema === undefined ? sql.table(MIGRATION_TABLE) : sql.table(`${schema}.${MIGRATION_TABLE}`);
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    const applied = new Set(rows.map((r) => r.name));
+    const wanted = Object.keys(migrations(dialect));
+    return applied.size === wanted.length && wanted.every((name) => applied.has(name));
+  } catch {
+    return false;
+  }
+}
+
 export async function runMigrations(
   db: Kysely<Database>,
   dialect: Dialect,
@@ -167,7 +192,7 @@ export async function runMigrations(
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations(dialect)) },
-    migrationTableName: 'tether_migration',
+    migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: 'tether_migration_lock',
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });

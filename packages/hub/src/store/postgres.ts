@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from './kysely.js';
 import pg from 'pg';
 // The one redactor: a URL's password is masked whether or not the URL parses.
 import { redact } from '../log/redact.js';
