@@ -135,11 +135,8 @@ export class Link extends Emitter<LinkEvents> {
   private generation = 0;
   private online = true;
   private waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
-  /** Sockets closed politely, waiting for the peer or the grace timer. */
-  private readonly closing = new Map<
-    LinkSocket,
-    { done(): void; timer: Timer; gone: Promise<void> }
-  >();
+  /** Sockets closed politely, waiting for the peer or the grace timer; made at the first. */
+  private closing: Map<LinkSocket, { done(): void; timer: Timer; gone: Promise<void> }> | undefined;
 
   private options: LinkOptions;
 
@@ -149,9 +146,7 @@ export class Link extends Emitter<LinkEvents> {
     this.options = { ...options };
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
-    this.backoff = isBackoff(options.backoff)
-      ? options.backoff
-      : fullJitterBackoff(options.backoff);
+    this.backoff = isBackoff(options.backoff) ? options.backoff : sharedBackoff(options.backoff);
     this.factory = options.socketFactory ?? defaultFactory();
     this.unwelcome = options.unwelcome ?? defaultUnwelcome;
     this.budget = options.connectBudget;
@@ -353,7 +348,7 @@ export class Link extends Emitter<LinkEvents> {
       return Promise.resolve();
     }
     // A planned reconnect's old socket is already closing; this close only waits for it.
-    if (s.name === 'reconnecting') return this.closing.get(s.socket)?.gone ?? Promise.resolve();
+    if (s.name === 'reconnecting') return this.closing?.get(s.socket)?.gone ?? Promise.resolve();
     if (s.name !== 'open' && s.name !== 'ready') return Promise.resolve();
     return this.closePolitely(s.socket, code, reason, undefined, graceMs);
   }
@@ -409,10 +404,10 @@ export class Link extends Emitter<LinkEvents> {
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     const done = () => {
-      const entry = this.closing.get(socket);
+      const entry = this.closing?.get(socket);
       if (!entry) return;
       this.clock.clearTimeout(entry.timer);
-      this.closing.delete(socket);
+      this.closing!.delete(socket);
       gone?.();
       resolve();
     };
@@ -420,7 +415,7 @@ export class Link extends Emitter<LinkEvents> {
       socket.terminate();
       done();
     }, graceMs);
-    this.closing.set(socket, { done, timer, gone: promise });
+    (this.closing ??= new Map()).set(socket, { done, timer, gone: promise });
     socket.close(code, reason);
     if (graceMs <= 0) {
       socket.terminate();
@@ -469,7 +464,7 @@ export class Link extends Emitter<LinkEvents> {
         this.alive(s);
       },
       onClose: (code: number, reason: string) => {
-        this.closing.get(socket!)?.done();
+        this.closing?.get(socket!)?.done();
         if (this.owns(socket!)) this.lose({ type: 'close', code, reason }, false);
       },
       onError: (error: Error) => {
@@ -738,6 +733,38 @@ export class Link extends Emitter<LinkEvents> {
 }
 
 const inert: LinkSocket = { send() {}, close() {}, terminate() {}, bufferedAmount: 0 };
+
+/**
+ * A backoff is a few pure functions of its options, so links with the same options share one
+ * (a hub's thousand links usually have the same) instead of each holding its own closures.
+ */
+const backoffs = new Map<string, Backoff>();
+const BACKOFF_KEYS = [
+  'firstRetryMaxMs',
+  'ratio',
+  'floorMs',
+  'capMs',
+  'unwelcomeMs',
+  'flapLimit',
+  'flapWindowMs',
+  'flapFloorMs',
+] as const satisfies ReadonlyArray<keyof BackoffOptions>;
+// Every option is part of the key, or two links with different options would share a backoff.
+const everyBackoffKey: Exclude<keyof BackoffOptions, (typeof BACKOFF_KEYS)[number]> extends never
+  ? true
+  : never = true;
+void everyBackoffKey;
+
+function sharedBackoff(options: BackoffOptions = {}): Backoff {
+  const key = BACKOFF_KEYS.map((k) => options[k]).join(',');
+  let backoff = backoffs.get(key);
+  if (!backoff) {
+    // Bounded: options come from configuration, and a process sees only a few distinct ones.
+    if (backoffs.size >= 64) backoffs.clear();
+    backoffs.set(key, (backoff = fullJitterBackoff(options)));
+  }
+  return backoff;
+}
 
 function isBackoff(value: Backoff | BackoffOptions | undefined): value is Backoff {
   return typeof (value as Backoff | undefined)?.delay === 'function';

@@ -44,12 +44,11 @@ export interface EndpointCall {
  * cancelled — unless it was answered early, and then it outlives the socket as a job.
  */
 export class EndpointCalls {
-  private readonly jobs: JobStore;
+  /** Made at the first call answered early: most endpoints never have a job. */
+  private jobs: JobStore | undefined;
   private running = 0;
 
-  constructor(private readonly ports: EndpointCallsPorts) {
-    this.jobs = new JobStore({ clock: ports.clock });
-  }
+  constructor(private readonly ports: EndpointCallsPorts) {}
 
   get inFlight(): number {
     return this.running;
@@ -57,7 +56,7 @@ export class EndpointCalls {
 
   /** The socket sessions end: results still waiting as jobs are dropped. */
   clear(): void {
-    this.jobs.clear();
+    this.jobs?.clear();
   }
 
   /** A call past `hub.limits.callsPerEndpoint` is refused at once, not queued. */
@@ -127,7 +126,7 @@ export class EndpointCalls {
       this.record(entry, args, started, 'early', undefined);
       if (socketSignal.aborted) return stillRunning('');
       detached = true;
-      const job = this.jobs.add(entry.name, call, abort);
+      const job = (this.jobs ??= new JobStore({ clock })).add(entry.name, call, abort);
       logger.info(
         { tool: entry.name, job },
         'call outlived the early-reply window; answered with a job id',
@@ -161,7 +160,9 @@ export class EndpointCalls {
   ): Promise<ToolResult> {
     const settings = this.ports.settings();
     const job = typeof args?.job === 'string' ? args.job : '';
-    const outcome = await this.jobs.take(job, settings.earlyReplyMs, signal);
+    const outcome = this.jobs
+      ? await this.jobs.take(job, settings.earlyReplyMs, signal)
+      : ('unknown' as const);
     if (outcome === 'unknown')
       return textResult(
         `No job "${job}": unknown, or its result was already taken or expired.`,

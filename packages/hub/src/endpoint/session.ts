@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Link, systemClock } from '@tether/link';
 import type { Clock, LinkOptions, Transition } from '@tether/link';
 import type { CatalogEntry } from '../catalog/catalog.js';
@@ -12,7 +11,7 @@ import { EndpointCalls } from './calls.js';
 import { createEndpointServer } from './server.js';
 import { failureOf, redactCause } from './status.js';
 import type { EndpointStatus } from './status.js';
-import { LinkTransport, LogLimiter } from './transport.js';
+import { LinkTransport, LogLimiter, toolSets } from './transport.js';
 
 export type { EndpointStatus } from './status.js';
 
@@ -82,6 +81,8 @@ export class EndpointSession {
   private readonly warnings: LogLimiter;
   /** The URL's token is known to the redactor while this session lives. */
   private readonly releaseSecrets: () => void;
+  /** The URL as status shows it, masked once rather than at every transition. */
+  private maskedUrl: string | undefined;
 
   constructor(
     readonly config: EndpointConfig,
@@ -111,7 +112,8 @@ export class EndpointSession {
   /** `graceMs` as for Link.close: 0 cuts the socket at once (the lease is gone). */
   async stop(code = 1001, reason = 'tether shutting down', graceMs?: number): Promise<void> {
     this.clock.clearTimeout(this.toolTimer);
-    this.clock.clearTimeout(this.handshakeTimer);
+    this.toolTimer = undefined;
+    this.clearHandshakeTimer();
     this.calls.clear();
     try {
       await this.link.close(code, reason, graceMs);
@@ -131,15 +133,23 @@ export class EndpointSession {
     if ((state !== 'open' && state !== 'ready') || this.fingerprint() === this.servedTools) return;
     this.clock.clearTimeout(this.toolTimer);
     this.toolTimer = this.clock.setTimeout(() => {
+      this.toolTimer = undefined;
       if (this.fingerprint() !== this.servedTools) this.link.reconnect('tools changed');
     }, this.deps.settings.toolChangeDebounceMs);
   }
 
+  /**
+   * The endpoint now. `tools` is counted when it is read, not when the status is made: counting
+   * filters the whole catalog, and most readers — every transition's report (the mirror, the
+   * notifier), the claim rounds' load — never look at it. Spread or serialised, the status is a
+   * plain snapshot.
+   */
   get status(): EndpointStatus {
     const s = this.link.status;
+    const deps = this.deps;
     return {
       name: this.config.name,
-      url: maskUrl(this.config.url),
+      url: (this.maskedUrl ??= maskUrl(this.config.url)),
       enabled: this.config.enabled,
       state: s.name,
       since: s.since,
@@ -147,17 +157,20 @@ export class EndpointSession {
       lastError: this.lastError,
       attempts: this.link.attemptCount,
       nextRetryAt: s.name === 'backoff' ? s.retryAt : s.name === 'parked' ? s.probeAt : null,
-      tools: this.deps.tools().length,
+      get tools() {
+        return deps.tools().length;
+      },
       callsInFlight: this.calls.inFlight,
       health: this.health.score(),
     };
   }
 
-  /** A digest of the tool set, not the set itself: thousands of endpoints keep 40 bytes each. */
+  /**
+   * A digest of the tool set, not the set itself: thousands of endpoints keep 40 bytes each. It
+   * is computed once per tool set (transport.ts, toolSets) and shared by the sessions serving it.
+   */
   private fingerprint(entries = this.deps.tools()): string {
-    return createHash('sha1')
-      .update(JSON.stringify(entries.map((e) => e.definition)))
-      .digest('hex');
+    return toolSets.digest(entries.map((e) => e.definition));
   }
 
   private onTransition(t: Transition): void {
@@ -184,17 +197,33 @@ export class EndpointSession {
     this.deps.report?.transition(t, this.status);
   }
 
-  /** A new socket: a new MCP server on it, and a watchdog for the endpoint's `initialize`. */
+  /**
+   * A new socket: a watchdog for the endpoint's `initialize`, and a new MCP server on it, made
+   * when the endpoint first speaks (a relay's socket can sit silent until a device session
+   * starts, and a silent socket need not carry a server). Frames wait in the transport until
+   * the server has started, in order.
+   */
   private attach(generation: number): void {
     this.detach();
     const timeoutMs = this.handshakeTimeoutMs();
     const transport = new LinkTransport(this.link, generation, this.deps.logger, {
       onRequest: (method) => {
-        if (method === 'initialize') this.clock.clearTimeout(this.handshakeTimer);
+        if (method === 'initialize') this.clearHandshakeTimer();
       },
+      onFirstFrame: () => this.serve(transport),
       warnings: this.warnings,
     });
     this.transport = transport;
+    if (timeoutMs > 0) {
+      this.handshakeTimer = this.clock.setTimeout(() => {
+        this.handshakeTimer = undefined;
+        this.link.declareDead(`no initialize within ${timeoutMs} ms`);
+      }, timeoutMs);
+    }
+  }
+
+  /** The MCP server for one socket's transport. */
+  private serve(transport: LinkTransport): void {
     const server = createEndpointServer({
       version: this.deps.version ?? '0.1.0',
       tools: () => this.deps.tools(),
@@ -203,7 +232,7 @@ export class EndpointSession {
       listed: (entries) => {
         this.servedTools = this.fingerprint(entries);
         // Only the socket that asked may be marked ready by its answer.
-        if (this.transport?.generation === generation) this.link.markReady();
+        if (this.transport === transport) this.link.markReady();
       },
       calls: this.calls,
     });
@@ -214,16 +243,16 @@ export class EndpointSession {
       .catch((error: Error) =>
         this.deps.logger.error({ err: error }, 'MCP server failed to attach'),
       );
-    if (timeoutMs > 0) {
-      this.handshakeTimer = this.clock.setTimeout(
-        () => this.link.declareDead(`no initialize within ${timeoutMs} ms`),
-        timeoutMs,
-      );
-    }
+  }
+
+  /** A timer is let go once done with: an idle session should not hold a spent one. */
+  private clearHandshakeTimer(): void {
+    this.clock.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
   }
 
   private detach(): void {
-    this.clock.clearTimeout(this.handshakeTimer);
+    this.clearHandshakeTimer();
     this.transport?.socketGone();
     this.transport = undefined;
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isJSONRPCRequest } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
 import type { Link } from '@tether/link';
@@ -22,7 +23,8 @@ const QUOTED_ERROR_CHARS = 1_000;
  * shared by the transports of its sockets.
  */
 export class LogLimiter {
-  private readonly kinds = new Map<string, Window>();
+  /** Made at the first warning: most sessions never have one. */
+  private kinds: Map<string, Window> | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -31,10 +33,11 @@ export class LogLimiter {
 
   warn(kind: string, fields: Record<string, unknown>, message: string): void {
     const now = Date.now();
-    const window = this.kinds.get(kind);
+    const kinds = (this.kinds ??= new Map());
+    const window = kinds.get(kind);
     if (!window || (now >= window.until && !window.timer)) {
       this.logger.warn(fields, message);
-      this.kinds.set(kind, { since: now, until: now + this.intervalMs, suppressed: 0 });
+      kinds.set(kind, { since: now, until: now + this.intervalMs, suppressed: 0 });
       return;
     }
     window.suppressed++;
@@ -47,12 +50,13 @@ export class LogLimiter {
 
   /** Writes what is still counted (the session is stopping) and stops the timers. */
   flush(): void {
+    if (!this.kinds) return;
     for (const [kind, window] of this.kinds) if (window.timer) this.summarise(kind);
   }
 
   private summarise(kind: string): void {
-    const window = this.kinds.get(kind);
-    if (!window) return;
+    const window = this.kinds?.get(kind);
+    if (!this.kinds || !window) return;
     clearTimeout(window.timer);
     window.timer = undefined;
     const now = Date.now();
@@ -98,6 +102,11 @@ export class LinkTransport implements Transport {
     logger: Logger,
     private readonly hooks: {
       onRequest?: (method: string) => void;
+      /**
+       * The first frame arrived before start(): the moment to make the MCP server that starts
+       * this transport (it then reads that frame first).
+       */
+      onFirstFrame?: () => void;
       /** The session's limiter, so that a new socket does not start the counts afresh. */
       warnings?: LogLimiter;
     } = {},
@@ -106,8 +115,9 @@ export class LinkTransport implements Transport {
     // Subscribed from the start: the endpoint speaks first, maybe before the SDK is attached.
     this.detach = this.link.on('message', (data, meta) => {
       if (meta.generation !== this.generation) return;
-      if (this.early) this.early.push([data, meta.binary]);
-      else this.receive(data, meta.binary);
+      if (!this.early) return this.receive(data, meta.binary);
+      this.early.push([data, meta.binary]);
+      if (this.early.length === 1) this.hooks.onFirstFrame?.();
     });
   }
 
@@ -118,7 +128,7 @@ export class LinkTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
-    if (this.closed || !this.link.send(JSON.stringify(message), this.generation)) {
+    if (this.closed || !this.link.send(serialise(message), this.generation)) {
       this.warnings.warn(
         'reply-dropped',
         { generation: this.generation, id: (message as { id?: unknown }).id },
@@ -217,6 +227,114 @@ export class LinkTransport implements Transport {
       this.generation,
     );
   }
+}
+
+/**
+ * Tool sets as the endpoints are sent them, shared by every session that serves the same one.
+ * A set is known by the identity of its tool objects — the catalog builds fresh ones at every
+ * change and never alters them — so 1,000 endpoints with the same tools cost one JSON text and
+ * one digest, computed once per catalog change instead of once per session, handshake or
+ * tools-changed check. Sets are filed under their first tool, weakly: once a catalog change has
+ * replaced the tools and no session holds the old ones, their texts go with them.
+ */
+export class ToolSets {
+  private readonly byFirst = new WeakMap<object, ToolSetEntry[]>();
+
+  /** Sets kept per first tool (endpoints whose filters differ further down). */
+  constructor(private readonly perFirst = 8) {}
+
+  /** The JSON text of the array of these tools, exactly as JSON.stringify writes it. */
+  json(tools: readonly object[]): string {
+    return this.entry(tools).json;
+  }
+
+  /** A digest of the set, not the set itself: thousands of endpoints keep 40 bytes each. */
+  digest(tools: readonly object[]): string {
+    const entry = this.entry(tools);
+    return (entry.digest ??= createHash('sha1').update(entry.json).digest('hex'));
+  }
+
+  private entry(tools: readonly object[]): ToolSetEntry {
+    const first = tools[0];
+    if (typeof first !== 'object' || first === null) return { tools, json: JSON.stringify(tools) };
+    let list = this.byFirst.get(first);
+    if (!list) this.byFirst.set(first, (list = []));
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!;
+      if (!sameItems(entry.tools, tools)) continue;
+      if (i > 0) {
+        list.splice(i, 1);
+        list.unshift(entry);
+      }
+      return entry;
+    }
+    // A copy: the caller's array may be reused or grown (tools/list appends tether__result).
+    const entry: ToolSetEntry = { tools: tools.slice(), json: JSON.stringify(tools) };
+    list.unshift(entry);
+    if (list.length > this.perFirst) list.pop();
+    return entry;
+  }
+}
+
+interface ToolSetEntry {
+  tools: readonly object[];
+  json: string;
+  digest?: string;
+}
+
+function sameItems(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The process's tool sets: every session's fingerprint and every tools/list reply. */
+export const toolSets = new ToolSets();
+
+/**
+ * A message as JSON text. A tools/list reply — `{result: {tools: […]}, jsonrpc, id}`, the one
+ * large message every handshake sends — takes its tools' text from `toolSets`, so the same tool
+ * set is not serialised again for each of a thousand endpoints. The text is the same as
+ * JSON.stringify(message) gives; any other message is given to JSON.stringify.
+ */
+function serialise(message: JSONRPCMessage): string {
+  const result = (message as { result?: unknown }).result;
+  if (!isPlain(result) || !Array.isArray(result.tools) || !isPlain(message)) {
+    return JSON.stringify(message);
+  }
+  const tools = result.tools as object[];
+  return stringifyWith(message, (key) =>
+    key === 'result'
+      ? stringifyWith(result, (k) => (k === 'tools' ? toolSets.json(tools) : undefined))
+      : undefined,
+  );
+}
+
+/**
+ * JSON.stringify of a plain object, with the text of some members given by `special`
+ * (undefined: JSON.stringify's own). Members whose value JSON leaves out are left out.
+ */
+function stringifyWith(
+  object: Record<string, unknown>,
+  special: (key: string) => string | undefined,
+): string {
+  let out = '{';
+  for (const key of Object.keys(object)) {
+    const text = special(key) ?? (JSON.stringify(object[key]) as string | undefined);
+    if (text === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${text}`;
+  }
+  return `${out}}`;
+}
+
+/** An object JSON.stringify writes member by member: no toJSON, a plain prototype. */
+function isPlain(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return (
+    (proto === Object.prototype || proto === null) &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+  );
 }
 
 const TITLES: Record<number, string> = {

@@ -115,13 +115,14 @@ function prefixHash(text: string, at: number): number {
  * holder releases it.
  */
 export function registerSecrets(values: Iterable<string | undefined>): () => void {
-  const added = new Set<string>();
+  // An array, not a Set: it holds a URL's one or two secrets for as long as a session lives.
+  const added: string[] = [];
   for (const value of values) {
-    if (value === undefined || value.length < MIN_SECRET_LENGTH || added.has(value)) continue;
+    if (value === undefined || value.length < MIN_SECRET_LENGTH || added.includes(value)) continue;
     const holders = known.get(value) ?? 0;
     known.set(value, holders + 1);
     if (holders === 0) index(value, +1);
-    added.add(value);
+    added.push(value);
   }
   let released = false;
   return () => {

@@ -23,10 +23,10 @@ interface Mark {
 }
 
 export class HealthTracker {
-  private marks: Mark[] = [];
-  private flapTimes: number[] = [];
-  private failureTimes: number[] = [];
-  private handshakes: Array<{ at: number; ms: number }> = [];
+  private readonly marks: Mark[] = [];
+  private readonly flapTimes: number[] = [];
+  private readonly failureTimes: number[] = [];
+  private readonly handshakes: Array<{ at: number; ms: number }> = [];
   private connectingSince: number | null = null;
 
   constructor(
@@ -83,12 +83,28 @@ export class HealthTracker {
     };
   }
 
+  /**
+   * Forgets what left the window, in place: a score is read at every transition of every
+   * endpoint, and reading it should not cost new arrays each time.
+   */
   private prune(now: number): void {
     const start = now - this.windowMs;
     // Keep the last mark before the window: it says what state the window began in.
-    while (this.marks.length > 1 && this.marks[1]!.at <= start) this.marks.shift();
-    this.flapTimes = this.flapTimes.filter((t) => t > start);
-    this.failureTimes = this.failureTimes.filter((t) => t > start);
-    this.handshakes = this.handshakes.filter((h) => h.at > start);
+    let marks = 0;
+    while (marks < this.marks.length - 1 && this.marks[marks + 1]!.at <= start) marks++;
+    if (marks > 0) this.marks.splice(0, marks);
+    keepAfter(this.flapTimes, start);
+    keepAfter(this.failureTimes, start);
+    keepAfter(this.handshakes, start);
   }
+}
+
+/** Keeps the times (or the items whose `at`) after `start`, in order. */
+function keepAfter(list: Array<number | { at: number }>, start: number): void {
+  let kept = 0;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i]!;
+    if ((typeof item === 'number' ? item : item.at) > start) list[kept++] = item;
+  }
+  if (kept < list.length) list.length = kept;
 }
