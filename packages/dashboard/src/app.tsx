@@ -3,6 +3,8 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, onUnauthorized } from './api.js';
 import { I18nContext, NotifyContext, useI18n, useLanguage } from './context.js';
 import type { Notice } from './context.js';
+import { rosterOf } from './fleet.js';
+import type { Roster } from './fleet.js';
 import { useHub } from './hub.js';
 import { LANGUAGES } from './i18n.js';
 import type { Lang } from './i18n.js';
@@ -190,6 +192,9 @@ function Dashboard(props: { onSessionLost: () => void }) {
     ? selected
     : (state.endpoints[0]?.id ?? null);
   const endpoint = state.endpoints.find((e) => e.id === selectedId);
+  // Pickers need only ids and names: the same roster as long as those stay the same.
+  const roster = useRef<Roster>([]);
+  roster.current = rosterOf(roster.current, state.endpoints);
 
   const savedEndpoint = useCallback(
     (view: EndpointView) =>
@@ -257,7 +262,7 @@ function Dashboard(props: { onSessionLost: () => void }) {
           <div class="stack-column">
             <ToolsSection
               tools={state.tools}
-              endpoints={state.endpoints}
+              roster={roster.current}
               selectedId={selectedId}
               onSelect={setSelected}
               toolsStamp={state.toolsStamp}
@@ -273,7 +278,7 @@ function Dashboard(props: { onSessionLost: () => void }) {
         />
         <CallsSection
           calls={state.calls}
-          endpoints={state.endpoints}
+          roster={roster.current}
           tools={state.tools}
           syncStamp={state.syncStamp}
           dispatch={dispatch}

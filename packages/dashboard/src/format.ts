@@ -1,4 +1,4 @@
-import type { MessageKey, Translate } from './i18n.js';
+import type { Lang, MessageKey, Translate } from './i18n.js';
 
 /**
  * A duration as a person reads it at a glance: the two largest units ("2h 5m", "45s"), each
@@ -32,6 +32,15 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+const counters = new Map<Lang, Intl.NumberFormat>();
+
+/** A count with the language's digit grouping: "9,870". */
+export function formatCount(n: number, lang: Lang): string {
+  let format = counters.get(lang);
+  if (!format) counters.set(lang, (format = new Intl.NumberFormat(lang)));
+  return format.format(n);
 }
 
 /** 0–1 as a percentage with one decimal, without a trailing ".0". */

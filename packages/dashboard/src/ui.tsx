@@ -24,17 +24,37 @@ export function StateBadge(props: { state: string; testId?: string; describe?: M
   );
 }
 
+/**
+ * One formatter per language and style, made once: `toLocaleString` with options builds a new
+ * Intl.DateTimeFormat on every call, which a page of rows re-rendering each frame feels.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(lang: Lang, style: 'full' | 'time' | 'short'): Intl.DateTimeFormat {
+  const key = `${lang} ${style}`;
+  let made = formatters.get(key);
+  if (!made) {
+    made = new Intl.DateTimeFormat(
+      lang,
+      style === 'full'
+        ? { dateStyle: 'medium', timeStyle: 'medium' }
+        : style === 'time'
+          ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }
+          : { dateStyle: 'short', timeStyle: 'medium', hour12: false },
+    );
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 export function dateTime(iso: string, lang: Lang): string {
-  return new Date(iso).toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'medium' });
+  return formatter(lang, 'full').format(new Date(iso));
 }
 
 /** Time of day, with the date only when it is not today. */
 export function clock(iso: string, lang: Lang): string {
   const date = new Date(iso);
   const today = new Date().toDateString() === date.toDateString();
-  return today
-    ? date.toLocaleTimeString(lang, { hour12: false })
-    : date.toLocaleString(lang, { dateStyle: 'short', timeStyle: 'medium', hour12: false });
+  return formatter(lang, today ? 'time' : 'short').format(date);
 }
 
 /** How long since `at`, ticking. */

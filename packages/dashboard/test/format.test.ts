@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   closeCodeKey,
   formatBytes,
+  formatCount,
   formatDuration,
   formatMs,
   formatPercent,
@@ -70,5 +71,13 @@ describe('small formats', () => {
     expect(healthLevel(80)).toBe('good');
     expect(healthLevel(61)).toBe('fair');
     expect(healthLevel(12)).toBe('poor');
+  });
+});
+
+describe('formatCount', () => {
+  it('groups digits the way each language does', () => {
+    expect(formatCount(9870, 'en')).toBe('9,870');
+    expect(formatCount(10_000, 'zh-CN')).toBe('10,000');
+    expect(formatCount(7, 'en')).toBe('7');
   });
 });

@@ -1,6 +1,13 @@
 import type { CallItem, EndpointView, HubEvent, ServerView } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
-import { CALLS_KEPT, appendOlder, initialHubState, mergeNewest, reduce } from '../src/state.js';
+import {
+  CALLS_KEPT,
+  appendOlder,
+  collapse,
+  initialHubState,
+  mergeNewest,
+  reduce,
+} from '../src/state.js';
 import type { HubAction, HubState } from '../src/state.js';
 
 const endpoint = (id: string, patch: Partial<EndpointView> = {}): EndpointView => ({
@@ -208,6 +215,164 @@ describe('hub state: the call log', () => {
   it('keeps a bounded number of rows', () => {
     const actions = Array.from({ length: CALLS_KEPT + 10 }, (_, i) => liveCall(call(i)));
     expect(run(actions).calls.items).toHaveLength(CALLS_KEPT);
+  });
+});
+
+describe('hub state: events in batches', () => {
+  /** A small deterministic PRNG (mulberry32), so a failing case can be replayed by its seed. */
+  const prng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  const states = ['connecting', 'open', 'ready', 'backoff', 'parked', 'reconnecting'] as const;
+
+  /** Updates of known and new ids, removals, servers, tools and calls, mixed. */
+  function randomEvents(random: () => number, n: number): HubEvent[] {
+    const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)] as T;
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    return Array.from({ length: n }, (_, i): HubEvent => {
+      const r = random();
+      if (r < 0.55)
+        return {
+          type: 'endpoint',
+          endpoint: endpoint(pick(ids), { state: pick(states), attempts: i }),
+        };
+      if (r < 0.68) return { type: 'endpoint-removed', id: pick(ids) };
+      if (r < 0.78) return { type: 'server', server: server(pick(['s', 't']), { restarts: i }) };
+      if (r < 0.85) return { type: 'tools' };
+      const { id: _id, ...rest } = call(i, { endpointId: pick(['a', 'b', null]) });
+      return { type: 'call', call: rest };
+    });
+  }
+
+  const oneByOne = (state: HubState, events: HubEvent[]) =>
+    events.reduce((s, e) => reduce(s, event(e)), state);
+  const batch = (events: HubEvent[]): HubAction => ({ type: 'events', events });
+  const start = (filter = { endpoint: '', tool: '' }) =>
+    run([
+      { type: 'calls-filter', filter },
+      { type: 'calls-loaded', filter, page: { items: [call(1)], next: null }, append: false },
+      {
+        type: 'synced',
+        endpoints: [endpoint('a'), endpoint('b'), endpoint('c', { state: 'backoff' })],
+        servers: [server('s')],
+      },
+    ]);
+
+  it('gives the same state as applying the events one by one', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const random = prng(seed);
+      const events = randomEvents(random, 1 + Math.floor(random() * 60));
+      const filter = seed % 3 === 0 ? { endpoint: 'a', tool: '' } : { endpoint: '', tool: '' };
+      const from = start(filter);
+      expect(reduce(from, batch(events)), `seed ${seed}`).toEqual(oneByOne(from, events));
+    }
+  });
+
+  it('gives the same state however the events are cut into batches', () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const random = prng(seed);
+      const events = randomEvents(random, 80);
+      const batches: HubEvent[][] = [];
+      for (let i = 0; i < events.length;) {
+        const size = 1 + Math.floor(random() * 15);
+        batches.push(events.slice(i, i + size));
+        i += size;
+      }
+      const from = start();
+      expect(
+        batches.reduce((s, b) => reduce(s, batch(b)), from),
+        `seed ${seed}`,
+      ).toEqual(oneByOne(from, events));
+    }
+  });
+
+  it('holds a batch that arrives during a fetch, calls aside, and replays it on the snapshot', () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const random = prng(seed);
+      const events = randomEvents(random, 40);
+      const from = run([{ type: 'sync-start' }], start());
+      const snapshot: HubAction = {
+        type: 'synced',
+        endpoints: [endpoint('b', { state: 'parked' }), endpoint('z')],
+        servers: [],
+      };
+      const batched = reduce(from, batch(events));
+      const single = oneByOne(from, events);
+      expect(batched, `seed ${seed}`).toEqual(single);
+      expect(batched.buffered.some((e) => e.type === 'call')).toBe(false);
+      expect(reduce(batched, snapshot), `seed ${seed}`).toEqual(reduce(single, snapshot));
+      const failed: HubAction = { type: 'sync-failed', message: 'HTTP 503' };
+      expect(reduce(batched, failed), `seed ${seed}`).toEqual(reduce(single, failed));
+    }
+  });
+
+  it('collapses updates of one id to the last, in the place of the first', () => {
+    const events: HubEvent[] = [
+      { type: 'endpoint', endpoint: endpoint('new', { state: 'connecting' }) },
+      { type: 'endpoint', endpoint: endpoint('b', { state: 'connecting' }) },
+      { type: 'endpoint', endpoint: endpoint('new', { state: 'open' }) },
+      { type: 'endpoint', endpoint: endpoint('later') },
+      { type: 'endpoint', endpoint: endpoint('new', { state: 'ready' }) },
+      { type: 'endpoint', endpoint: endpoint('b', { state: 'backoff' }) },
+    ];
+    const folded = collapse(events);
+    expect(folded.map((e) => e.type === 'endpoint' && [e.endpoint.id, e.endpoint.state])).toEqual([
+      ['new', 'ready'],
+      ['b', 'backoff'],
+      ['later', 'ready'],
+    ]);
+    const state = reduce(start(), batch(events));
+    expect(state.endpoints.map((e) => [e.id, e.state])).toEqual([
+      ['a', 'ready'],
+      ['b', 'backoff'],
+      ['c', 'backoff'],
+      ['new', 'ready'],
+      ['later', 'ready'],
+    ]);
+    expect(state).toEqual(oneByOne(start(), events));
+  });
+
+  it('does not collapse across a removal: removed then added again is added, at the end', () => {
+    const events: HubEvent[] = [
+      { type: 'endpoint', endpoint: endpoint('a', { state: 'backoff' }) },
+      { type: 'endpoint-removed', id: 'a' },
+      { type: 'endpoint', endpoint: endpoint('a', { state: 'connecting' }) },
+      { type: 'endpoint', endpoint: endpoint('a', { state: 'ready', attempts: 9 }) },
+    ];
+    expect(collapse(events)).toEqual([
+      events[0],
+      events[1],
+      { type: 'endpoint', endpoint: endpoint('a', { state: 'ready', attempts: 9 }) },
+    ]);
+    const state = reduce(start(), batch(events));
+    expect(state.endpoints.map((e) => [e.id, e.state, e.attempts])).toEqual([
+      ['b', 'ready', 0],
+      ['c', 'backoff', 0],
+      ['a', 'ready', 9],
+    ]);
+  });
+
+  it('folds a reconnect wave over 10,000 endpoints like one by one, and leaves the rest alone', () => {
+    const fleet = Array.from({ length: 10_000 }, (_, i) => endpoint(`ep-${i}`));
+    const from = run([{ type: 'synced', endpoints: fleet, servers: [] }]);
+    const wave: HubEvent[] = Array.from({ length: 3000 }, (_, i) => ({
+      type: 'endpoint',
+      endpoint: endpoint(`ep-${(i * 7) % 1000}`, { state: i < 2000 ? 'connecting' : 'ready' }),
+    }));
+    const state = reduce(from, batch(wave));
+    expect(state).toEqual(oneByOne(from, wave));
+    expect(state.endpoints).toHaveLength(10_000);
+    expect(state.endpoints[5000]).toBe(fleet[5000]);
+    expect(state.servers).toBe(from.servers);
+    expect(state.calls).toBe(from.calls);
+  });
+
+  it('ignores an empty batch', () => {
+    const from = start();
+    expect(reduce(from, batch([]))).toBe(from);
   });
 });
 

@@ -1,7 +1,8 @@
-import type { EndpointView, ToolView } from '@tether/protocol';
-import { useEffect, useState } from 'preact/hooks';
+import type { ToolView } from '@tether/protocol';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useI18n } from '../context.js';
+import type { Roster } from '../fleet.js';
 import { formatBytes, formatMs } from '../format.js';
 import type { HubAction, HubState } from '../state.js';
 import { StateBadge, clock, dateTime, errorText } from '../ui.js';
@@ -14,7 +15,8 @@ const PAGE = 25;
  */
 export function CallsSection(props: {
   calls: HubState['calls'];
-  endpoints: EndpointView[];
+  /** Ids and names only: a state change does not touch the picker's (maybe 10,000) options. */
+  roster: Roster;
   tools: ToolView[];
   syncStamp: number;
   dispatch: (action: HubAction) => void;
@@ -53,7 +55,58 @@ export function CallsSection(props: {
     }
   };
 
-  const endpointNames = new Map(props.endpoints.map((e) => [e.id, e.name]));
+  const { roster } = props;
+  const endpointNames = useMemo(() => new Map(roster.map((e) => [e.id, e.name])), [roster]);
+  const endpointOptions = useMemo(
+    () => (
+      <>
+        {roster.map((e) => (
+          <option key={e.id} value={e.id}>
+            {e.name}
+          </option>
+        ))}
+      </>
+    ),
+    [roster],
+  );
+  // Up to CALLS_KEPT rows: rebuilt when the log or the language changes, not for every
+  // endpoint event that re-renders the page.
+  const rows = useMemo(
+    () => (
+      <>
+        {calls.items.map((call) => (
+          <tr key={call.key} data-testid="call-row">
+            <td data-label={t('calls.at')}>
+              <time dateTime={call.at} title={dateTime(call.at, lang)} class="mono small">
+                {clock(call.at, lang)}
+              </time>
+            </td>
+            <td data-label={t('calls.endpoint')}>
+              {call.endpointId === null ? (
+                <span class="muted">{t('calls.viaApi')}</span>
+              ) : (
+                (endpointNames.get(call.endpointId) ?? call.endpointId)
+              )}
+            </td>
+            <td data-label={t('calls.tool')} class="mono wrap">
+              {call.tool}
+            </td>
+            <td data-label={t('calls.outcome')}>
+              <StateBadge state={call.outcome} describe={`outcome.${call.outcome}`} />
+              {call.error && <div class="small error-text wrap">{call.error}</div>}
+            </td>
+            <td data-label={t('calls.duration')} class="num mono">
+              {formatMs(call.durationMs, t)}
+            </td>
+            <td data-label={t('calls.size')} class="num small">
+              {formatBytes(call.argsBytes)} → {formatBytes(call.resultBytes)}
+            </td>
+          </tr>
+        ))}
+      </>
+    ),
+    [calls.items, endpointNames, t, lang],
+  );
   return (
     <section id="calls" class="panel" aria-labelledby="calls-title">
       <header class="panel-head">
@@ -73,11 +126,7 @@ export function CallsSection(props: {
               }
             >
               <option value="">{t('calls.any')}</option>
-              {props.endpoints.map((e) => (
-                <option key={e.id} value={e.id}>
-                  {e.name}
-                </option>
-              ))}
+              {endpointOptions}
             </select>
           </div>
           <div class="inline-field">
@@ -124,37 +173,7 @@ export function CallsSection(props: {
               </th>
             </tr>
           </thead>
-          <tbody>
-            {calls.items.map((call) => (
-              <tr key={call.key} data-testid="call-row">
-                <td data-label={t('calls.at')}>
-                  <time dateTime={call.at} title={dateTime(call.at, lang)} class="mono small">
-                    {clock(call.at, lang)}
-                  </time>
-                </td>
-                <td data-label={t('calls.endpoint')}>
-                  {call.endpointId === null ? (
-                    <span class="muted">{t('calls.viaApi')}</span>
-                  ) : (
-                    (endpointNames.get(call.endpointId) ?? call.endpointId)
-                  )}
-                </td>
-                <td data-label={t('calls.tool')} class="mono wrap">
-                  {call.tool}
-                </td>
-                <td data-label={t('calls.outcome')}>
-                  <StateBadge state={call.outcome} describe={`outcome.${call.outcome}`} />
-                  {call.error && <div class="small error-text wrap">{call.error}</div>}
-                </td>
-                <td data-label={t('calls.duration')} class="num mono">
-                  {formatMs(call.durationMs, t)}
-                </td>
-                <td data-label={t('calls.size')} class="num small">
-                  {formatBytes(call.argsBytes)} → {formatBytes(call.resultBytes)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
+          <tbody>{rows}</tbody>
         </table>
       )}
       {calls.next !== null && (

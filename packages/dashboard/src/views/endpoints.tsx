@@ -1,11 +1,18 @@
 import type { EndpointView, ServerView } from '@tether/protocol';
-import { useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useI18n } from '../context.js';
-import { closeCodeKey } from '../format.js';
+import { countStates, filterEndpoints, pageOf } from '../fleet.js';
+import type { EndpointFilter, PageSlice } from '../fleet.js';
+import { closeCodeKey, formatCount } from '../format.js';
 import { ConfirmDialog, Countdown, HealthBar, Since, StateBadge, useActions } from '../ui.js';
 import { EndpointForm } from './endpoint-form.js';
 
+/**
+ * The endpoint list, a page at a time: with 10,000 endpoints only PAGE_SIZE rows are in the
+ * page, whatever the fleet does. Above it, the whole fleet's counts by state (each one a filter)
+ * and a text filter; the pager sits above and below the rows.
+ */
 export function EndpointsSection(props: {
   endpoints: EndpointView[];
   servers: ServerView[];
@@ -15,10 +22,32 @@ export function EndpointsSection(props: {
   onSaved: (endpoint: EndpointView) => void;
   onRemoved: (id: string) => void;
 }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const actions = useActions();
   const [editing, setEditing] = useState<EndpointView | 'new' | null>(null);
   const [deleting, setDeleting] = useState<EndpointView | null>(null);
+  const [filter, setFilter] = useState<EndpointFilter>({ text: '', state: null });
+  const [page, setPage] = useState(0);
+
+  const counts = useMemo(() => {
+    const all = countStates(props.endpoints);
+    // The state listed stays offered while no endpoint is in it, so it can be unchosen.
+    const chosen = filter.state;
+    return chosen === null || all.some((c) => c.state === chosen)
+      ? all
+      : [...all, { state: chosen, n: 0 }];
+  }, [props.endpoints, filter.state]);
+  const matching = useMemo(
+    () => filterEndpoints(props.endpoints, filter),
+    [props.endpoints, filter],
+  );
+  const shown = pageOf(matching, page);
+  const filtered = filter.text.trim() !== '' || filter.state !== null;
+  const refilter = (next: EndpointFilter) => {
+    setFilter(next);
+    setPage(0);
+  };
+  const n = (value: number) => formatCount(value, lang);
 
   return (
     <section id="endpoints" class="panel" aria-labelledby="endpoints-title">
@@ -38,34 +67,106 @@ export function EndpointsSection(props: {
       ) : props.endpoints.length === 0 ? (
         <p class="empty">{t('endpoints.empty')}</p>
       ) : (
-        <table class="table stack" data-testid="endpoints-table">
-          <thead>
-            <tr>
-              <th scope="col">{t('endpoints.col.endpoint')}</th>
-              <th scope="col">{t('endpoints.col.state')}</th>
-              <th scope="col">{t('endpoints.col.lastClose')}</th>
-              <th scope="col">{t('endpoints.col.retry')}</th>
-              <th scope="col">{t('endpoints.col.health')}</th>
-              <th scope="col">{t('endpoints.col.tools')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('col.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.endpoints.map((endpoint) => (
-              <EndpointRow
-                key={endpoint.id}
-                endpoint={endpoint}
-                selected={endpoint.id === props.selectedId}
-                onSelect={() => props.onSelect(endpoint.id)}
-                onEdit={() => setEditing(endpoint)}
-                onDelete={() => setDeleting(endpoint)}
-                actions={actions}
-              />
+        <>
+          <div
+            class="fleet"
+            role="group"
+            aria-label={t('endpoints.byState')}
+            data-testid="endpoint-counts"
+          >
+            <span class="fleet-total" data-testid="endpoint-total">
+              {t('endpoints.total', { n: n(props.endpoints.length) })}
+            </span>
+            {counts.map(({ state, n: count }) => (
+              <button
+                type="button"
+                key={state}
+                class="chip"
+                data-state={state}
+                data-testid={`count-${state}`}
+                aria-pressed={filter.state === state}
+                title={t('endpoints.onlyState', { state })}
+                onClick={() =>
+                  refilter({ ...filter, state: filter.state === state ? null : state })
+                }
+              >
+                <span class="chip-n">{n(count)}</span> {state}
+              </button>
             ))}
-          </tbody>
-        </table>
+          </div>
+          <div class="list-tools">
+            <div class="inline-field list-filter">
+              <label for="endpoint-filter">{t('endpoints.filter')}</label>
+              <input
+                id="endpoint-filter"
+                type="search"
+                data-testid="endpoint-filter"
+                placeholder={t('endpoints.filterHint')}
+                autocomplete="off"
+                spellcheck={false}
+                value={filter.text}
+                onInput={(e) => refilter({ ...filter, text: e.currentTarget.value })}
+              />
+            </div>
+            <Pager slice={shown} onPage={setPage} testId="pager" announce />
+          </div>
+          {matching.length === 0 ? (
+            <p class="empty" data-testid="endpoints-no-match">
+              {t('endpoints.noMatch')}{' '}
+              {filtered && (
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => refilter({ text: '', state: null })}
+                >
+                  {t('endpoints.clearFilter')}
+                </button>
+              )}
+            </p>
+          ) : (
+            <table class="table stack" data-testid="endpoints-table">
+              <thead>
+                <tr>
+                  <th scope="col">{t('endpoints.col.endpoint')}</th>
+                  <th scope="col">{t('endpoints.col.state')}</th>
+                  <th scope="col">{t('endpoints.col.lastClose')}</th>
+                  <th scope="col">{t('endpoints.col.retry')}</th>
+                  <th scope="col">{t('endpoints.col.health')}</th>
+                  <th scope="col">{t('endpoints.col.tools')}</th>
+                  <th scope="col">
+                    <span class="sr-only">{t('col.actions')}</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {shown.items.map((endpoint) => (
+                  <EndpointRow
+                    key={endpoint.id}
+                    endpoint={endpoint}
+                    selected={endpoint.id === props.selectedId}
+                    onSelect={() => props.onSelect(endpoint.id)}
+                    onEdit={() => setEditing(endpoint)}
+                    onDelete={() => setDeleting(endpoint)}
+                    actions={actions}
+                  />
+                ))}
+              </tbody>
+            </table>
+          )}
+          {shown.items.length > 10 && (
+            <div class="list-tools end">
+              <Pager
+                slice={shown}
+                onPage={(next) => {
+                  setPage(next);
+                  // The next page starts at the top of the list, not where this one ended.
+                  document.getElementById('endpoints')?.scrollIntoView();
+                }}
+                testId="pager-bottom"
+              />
+            </div>
+          )}
+        </>
       )}
       {editing && (
         <EndpointForm
@@ -94,6 +195,73 @@ export function EndpointsSection(props: {
         />
       )}
     </section>
+  );
+}
+
+/** Previous, "1–50 of 10,000", a page number to type, next. Nothing when there is one page. */
+function Pager(props: {
+  slice: PageSlice<unknown>;
+  onPage: (page: number) => void;
+  testId: string;
+  /** Reads the new range out after a page change (one pager of the two does). */
+  announce?: boolean;
+}) {
+  const { t, lang } = useI18n();
+  const { page, pages, from, to, total } = props.slice;
+  // What is typed stays as typed until it is committed (Enter, blur): a render for an event
+  // must not overwrite it.
+  const [draft, setDraft] = useState(String(page + 1));
+  useEffect(() => setDraft(String(page + 1)), [page]);
+  if (pages <= 1) return null;
+  const n = (value: number) => formatCount(value, lang);
+  const commit = (text: string) => {
+    const wanted = Number.parseInt(text, 10);
+    if (Number.isFinite(wanted)) props.onPage(Math.min(Math.max(wanted, 1), pages) - 1);
+    else setDraft(String(page + 1));
+  };
+  return (
+    <nav class="pager" aria-label={t('pager.label')} data-testid={props.testId}>
+      <button
+        type="button"
+        data-testid={`${props.testId}-prev`}
+        disabled={page === 0}
+        onClick={() => props.onPage(page - 1)}
+      >
+        <span aria-hidden="true">‹ </span>
+        {t('pager.prev')}
+      </button>
+      <span
+        class="pager-range"
+        data-testid={`${props.testId}-range`}
+        aria-live={props.announce ? 'polite' : undefined}
+      >
+        {t('pager.range', { from: n(from), to: n(to), total: n(total) })}
+      </span>
+      <span class="pager-page">
+        {t('pager.page')}{' '}
+        <input
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={pages}
+          aria-label={t('pager.pageInput')}
+          data-testid={`${props.testId}-input`}
+          value={draft}
+          onInput={(e) => setDraft(e.currentTarget.value)}
+          onChange={(e) => commit(e.currentTarget.value)}
+        />{' '}
+        {t('pager.of', { pages: n(pages) })}
+      </span>
+      <button
+        type="button"
+        data-testid={`${props.testId}-next`}
+        disabled={page >= pages - 1}
+        onClick={() => props.onPage(page + 1)}
+      >
+        {t('pager.next')}
+        <span aria-hidden="true"> ›</span>
+      </button>
+    </nav>
   );
 }
 

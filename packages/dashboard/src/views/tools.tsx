@@ -1,7 +1,8 @@
-import type { EndpointTool, EndpointView, ToolView } from '@tether/protocol';
-import { useEffect, useState } from 'preact/hooks';
+import type { EndpointTool, ToolView } from '@tether/protocol';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useI18n } from '../context.js';
+import type { Roster } from '../fleet.js';
 import { errorText, useActions } from '../ui.js';
 
 /**
@@ -10,7 +11,8 @@ import { errorText, useActions } from '../ui.js';
  */
 export function ToolsSection(props: {
   tools: ToolView[];
-  endpoints: EndpointView[];
+  /** Ids and names only: a state change does not touch the picker's (maybe 10,000) options. */
+  roster: Roster;
   selectedId: string | null;
   onSelect: (id: string) => void;
   toolsStamp: number;
@@ -37,6 +39,18 @@ export function ToolsSection(props: {
     };
   }, [id, props.toolsStamp, t]);
 
+  const options = useMemo(
+    () => (
+      <>
+        {props.roster.map((endpoint) => (
+          <option key={endpoint.id} value={endpoint.id}>
+            {endpoint.name}
+          </option>
+        ))}
+      </>
+    ),
+    [props.roster],
+  );
   const descriptions = new Map(props.tools.map((tool) => [tool.name, tool]));
   const rows = shown && shown.id === id ? shown.tools : null;
 
@@ -65,7 +79,7 @@ export function ToolsSection(props: {
     <section id="tools" class="panel" aria-labelledby="tools-title">
       <header class="panel-head">
         <h2 id="tools-title">{t('tools.title')}</h2>
-        {props.endpoints.length > 0 && id !== null && (
+        {props.roster.length > 0 && id !== null && (
           <div class="inline-field">
             <label for="tools-endpoint">{t('tools.for')}</label>
             <select
@@ -74,11 +88,7 @@ export function ToolsSection(props: {
               value={id}
               onChange={(e) => props.onSelect(e.currentTarget.value)}
             >
-              {props.endpoints.map((endpoint) => (
-                <option key={endpoint.id} value={endpoint.id}>
-                  {endpoint.name}
-                </option>
-              ))}
+              {options}
             </select>
           </div>
         )}
