@@ -15,7 +15,6 @@ import { ClaimRounds } from './coord/claims.js';
 import type { ClusterEvent, ClusterPort } from './coord/cluster.js';
 import { LocalOwnership } from './coord/ownership.js';
 import type { Ownership } from './coord/ownership.js';
-import { startingTools } from './endpoint/server.js';
 import { EndpointSession } from './endpoint/session.js';
 import { Admin } from './hub/admin.js';
 import { HubError } from './hub/errors.js';
@@ -500,14 +499,9 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
         return current();
       },
       health,
-      // While its servers are in their first start, the tool set says so: tools/list waits.
-      tools: () => {
-        const endpoint = view();
-        return startingTools(
-          catalogFor(this.upstreams.catalog, endpoint),
-          this.upstreams.ready(endpoint.servers),
-        );
-      },
+      tools: () => catalogFor(this.upstreams.catalog, view()),
+      // While its servers are in their first start, a tools/list waits for them (bounded).
+      ready: () => this.upstreams.ready(view().servers),
       callTool: (entry, args, options) => this.router.invoke(entry, args, options),
       absentTool: (name) => this.router.absent(name, view()),
       linkOptions: {

@@ -1,4 +1,6 @@
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import { systemClock } from '@tether/link';
+import type { Clock } from '@tether/link';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { UpstreamTool } from '../upstream/types.js';
 import type { EndpointCalls } from './calls.js';
@@ -14,24 +16,6 @@ import { RESULT_TOOL } from './jobs.js';
  */
 export const TOOLS_WAIT_MS = 5_000;
 
-/** See `startingTools`: the promise a tool set carries while some of its servers start. */
-const STARTING = Symbol('tether.toolsStarting');
-
-type ToolSet = CatalogEntry[] & { [STARTING]?: Promise<void> };
-
-/**
- * Marks a tool set as incomplete until `until` settles (its servers are in their first start);
- * a `tools/list` answered from it waits for that (bounded by TOOLS_WAIT_MS). The mark rides on
- * the array, so it reaches the server through any port that hands the tool set on unchanged.
- */
-export function startingTools(
-  entries: CatalogEntry[],
-  until: Promise<void> | undefined,
-): CatalogEntry[] {
-  if (until) (entries as ToolSet)[STARTING] = until;
-  return entries;
-}
-
 export interface EndpointServerPorts {
   version: string;
   /** The tools this endpoint gets now. */
@@ -39,10 +23,12 @@ export interface EndpointServerPorts {
   /**
    * Settles once the endpoint's servers have finished their first start (up or not); undefined
    * when there is nothing to wait for. `tools/list` waits for it, at most `toolsWaitMs`, so the
-   * first answer is complete while the hub dials before its servers are up. Default: what the
-   * tool set says (startingTools).
+   * first answer is complete while the hub dials before its servers are up. Absent: nothing
+   * to wait for.
    */
   ready?(): Promise<void> | undefined;
+  /** Times that wait. Default: the system clock. */
+  clock?: Clock;
   /** The bound on that wait. Default TOOLS_WAIT_MS. */
   toolsWaitMs?: number;
   /** A tool of one of its servers that is down, so the call hears why (see CallRouter.find). */
@@ -55,14 +41,19 @@ export interface EndpointServerPorts {
 }
 
 /** Resolves when `promise` settles or after `ms`, whichever is first. */
-function bounded(promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+function bounded(
+  promise: Promise<void>,
+  ms: number,
+  signal: AbortSignal,
+  clock: Clock,
+): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = clock.setTimeout(done, ms);
     signal.addEventListener('abort', done);
     promise.then(done, done);
   });
@@ -74,11 +65,16 @@ export function createEndpointServer(ports: EndpointServerPorts): Server {
     { name: 'tether', version: ports.version },
     { capabilities: { tools: {} } },
   );
-  const ready = ports.ready ?? (() => (ports.tools() as ToolSet)[STARTING]);
   // `initialize` is the SDK's and is answered at once; only the tool list waits for servers.
   server.setRequestHandler('tools/list', async (_request, ctx) => {
-    const starting = ready();
-    if (starting) await bounded(starting, ports.toolsWaitMs ?? TOOLS_WAIT_MS, ctx.mcpReq.signal);
+    const starting = ports.ready?.();
+    if (starting)
+      await bounded(
+        starting,
+        ports.toolsWaitMs ?? TOOLS_WAIT_MS,
+        ctx.mcpReq.signal,
+        ports.clock ?? systemClock,
+      );
     const entries = ports.tools();
     ports.listed(entries);
     const tools: UpstreamTool[] = entries.map((e) => e.definition);

@@ -22,6 +22,11 @@ export interface EndpointSessionDeps {
   clock?: Clock;
   /** The tools this endpoint gets now (its servers and filters applied). */
   tools(): CatalogEntry[];
+  /**
+   * Settles once the endpoint's servers have finished their first start; undefined when none
+   * is starting. A tools/list waits for it (bounded: endpoint/server.ts, TOOLS_WAIT_MS).
+   */
+  ready?(): Promise<void> | undefined;
   callTool(
     entry: CatalogEntry,
     args: Record<string, unknown> | undefined,
@@ -227,6 +232,8 @@ export class EndpointSession {
     const server = createEndpointServer({
       version: this.deps.version ?? '0.1.0',
       tools: () => this.deps.tools(),
+      ...(this.deps.ready ? { ready: () => this.deps.ready!() } : {}),
+      clock: this.clock,
       ...(this.deps.absentTool ? { absentTool: (name) => this.deps.absentTool!(name) } : {}),
       earlyReplies: () => this.deps.settings.earlyReplyMs > 0,
       listed: (entries) => {
