@@ -1,6 +1,6 @@
 // `npm run bench`: runs every benchmark and writes docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import {
   blackholeDetection,
@@ -76,6 +76,17 @@ if (!only || only === 'cluster') {
   if (only) process.exit(0);
 }
 
+// Sections written by hand or by a benchmark run alone (the storm, start-up, the profile) are
+// kept as they are: a full run rewrites only the table, the scenarios and the cluster.
+const generated = new Set(['Disconnect scenarios of the platform Tether replaces', 'Cluster']);
+const doc = readFileSync(new URL('../docs/benchmarks.md', import.meta.url), 'utf8');
+const kept = doc
+  .split(/^(?=## )/m)
+  .slice(1)
+  .filter((section) => !generated.has(section.slice(3, section.indexOf('\n')).trim()))
+  .map((section) => section.trimEnd())
+  .join('\n\n');
+
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const text = `# Benchmarks
 
@@ -94,7 +105,7 @@ End-to-end (hub, stdio server, endpoint simulator; heartbeat P = 500 ms, M = 2, 
 is 1 s; \`packages/hub/test/scenarios.test.ts\`). The .NET platform documented 90–120 s.
 
 ${scenarios$}
-${cluster$ ? `\n${cluster$}\n` : ''}`;
+${cluster$ ? `\n${cluster$}\n` : ''}${kept ? `\n${kept}\n` : ''}`;
 if (!only) writeFileSync(new URL('../docs/benchmarks.md', import.meta.url), text);
 console.log(only ? text : 'wrote docs/benchmarks.md');
 process.exit(0);
