@@ -25,6 +25,7 @@ import { reconcile } from './hub/reconcile.js';
 import { SessionTable } from './hub/sessions.js';
 import { UpstreamPool } from './hub/upstreams.js';
 import type { Logger } from './log/logger.js';
+import type { JobStore } from './endpoint/jobs.js';
 import type { HealthTracker } from './monitor/health.js';
 import { StatusMirror } from './monitor/mirror.js';
 import { Sweep } from './monitor/sweep.js';
@@ -144,10 +145,11 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
     });
     this.sessions = new SessionTable({
       logger,
+      clock: this.clock,
       ownership: this.ownership,
       wanted: (name) => this.config.endpoints.find((e) => e.name === name),
       running: () => this.started,
-      create: (endpoint, view, health) => this.createSession(endpoint, view, health),
+      create: (endpoint, view, health, jobs) => this.createSession(endpoint, view, health, jobs),
       // With a cluster, the claim rounds take endpoints by share; otherwise every one is tried.
       placed: (name) =>
         this.claims && this.cluster ? this.claims.claimSoon() : this.sessions.claim(name),
@@ -488,6 +490,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
     config: EndpointConfig,
     view: () => EndpointConfig,
     health: HealthTracker,
+    jobs: () => JobStore,
   ): EndpointSession {
     const current = () => this.config.hub;
     return new EndpointSession(config, {
@@ -499,6 +502,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
         return current();
       },
       health,
+      jobs,
       tools: () => catalogFor(this.upstreams.catalog, view()),
       // While its servers are in their first start, a tools/list waits for them (bounded).
       ready: () => this.upstreams.ready(view().servers),

@@ -25,6 +25,12 @@ export interface EndpointCallsPorts {
   ): Promise<ToolResult>;
   /** Every finished (or early-answered) call, for the call log. */
   record?(entry: ToolCallEntry): void;
+  /**
+   * The endpoint's jobs, when they outlive this session (a restart for a configuration change,
+   * a disable and enable: the model still asks for its results). Absent: the session's own,
+   * dropped with it.
+   */
+  jobs?(): JobStore;
 }
 
 /** What the endpoint asked for, as the MCP server's tools/call handler hands it over. */
@@ -54,9 +60,18 @@ export class EndpointCalls {
     return this.running;
   }
 
-  /** The socket sessions end: results still waiting as jobs are dropped. */
+  /** The session ends: its own jobs go with it (the endpoint's, when given, stay). */
   clear(): void {
     this.jobs?.clear();
+  }
+
+  private jobStore(): JobStore {
+    if (this.ports.jobs) return this.ports.jobs();
+    return (this.jobs ??= new JobStore({ clock: this.ports.clock }));
+  }
+
+  private existingJobs(): JobStore | undefined {
+    return this.ports.jobs ? this.ports.jobs() : this.jobs;
   }
 
   /** A call past `hub.limits.callsPerEndpoint` is refused at once, not queued. */
@@ -126,7 +141,7 @@ export class EndpointCalls {
       this.record(entry, args, started, 'early', undefined);
       if (socketSignal.aborted) return stillRunning('');
       detached = true;
-      const job = (this.jobs ??= new JobStore({ clock })).add(entry.name, call, abort);
+      const job = this.jobStore().add(entry.name, call, abort);
       logger.info(
         { tool: entry.name, job },
         'call outlived the early-reply window; answered with a job id',
@@ -160,8 +175,9 @@ export class EndpointCalls {
   ): Promise<ToolResult> {
     const settings = this.ports.settings();
     const job = typeof args?.job === 'string' ? args.job : '';
-    const outcome = this.jobs
-      ? await this.jobs.take(job, settings.earlyReplyMs, signal)
+    const jobs = this.existingJobs();
+    const outcome = jobs
+      ? await jobs.take(job, settings.earlyReplyMs, signal)
       : ('unknown' as const);
     if (outcome === 'unknown')
       return textResult(

@@ -8,6 +8,7 @@ import { HealthTracker } from '../monitor/health.js';
 import type { ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult } from '../upstream/types.js';
 import { EndpointCalls } from './calls.js';
+import type { JobStore } from './jobs.js';
 import { createEndpointServer } from './server.js';
 import { failureOf, redactCause } from './status.js';
 import type { EndpointStatus } from './status.js';
@@ -47,6 +48,8 @@ export interface EndpointSessionDeps {
   handshakeTimeoutMs?: number;
   /** Health history that outlives this session (a restart after a config change keeps it). */
   health?: HealthTracker;
+  /** The endpoint's jobs, which outlive this session likewise (made on first use). */
+  jobs?(): JobStore;
   /** Told of every state change and every tool call (the status mirror, notifications). */
   report?: {
     transition(t: Transition, status: EndpointStatus): void;
@@ -106,6 +109,7 @@ export class EndpointSession {
       settings: () => this.deps.settings,
       invoke: (entry, args, options) => this.deps.callTool(entry, args, options),
       ...(deps.report ? { record: (entry: ToolCallEntry) => deps.report!.call(entry) } : {}),
+      ...(deps.jobs ? { jobs: deps.jobs } : {}),
     });
     this.link.on('transition', (t) => this.onTransition(redactCause(t)));
   }

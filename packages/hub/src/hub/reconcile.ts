@@ -45,8 +45,9 @@ export async function reconcile(
       : false;
   });
   const restarted = diff.endpoints.changed.filter((name) => !retooled.includes(name));
-  for (const name of [...diff.endpoints.removed, ...restarted])
-    await sessions.remove(name, 1000, 'configuration changed');
+  for (const name of diff.endpoints.removed)
+    await sessions.remove(name, 1000, 'configuration changed', true);
+  for (const name of restarted) await sessions.remove(name, 1000, 'configuration changed');
   for (const name of [...diff.endpoints.added, ...restarted])
     sessions.start(byName(next.endpoints, name));
   upstreams.rebuild();

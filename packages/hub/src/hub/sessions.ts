@@ -1,11 +1,14 @@
+import type { Clock } from '@tether/link';
 import type { EndpointConfig } from '../config/types.js';
 import type { Lease, Ownership } from '../coord/ownership.js';
+import { JobStore } from '../endpoint/jobs.js';
 import type { EndpointSession } from '../endpoint/session.js';
 import type { Logger } from '../log/logger.js';
 import { HealthTracker } from '../monitor/health.js';
 
 export interface SessionTablePorts {
   logger: Logger;
+  clock: Clock;
   ownership: Ownership;
   /** The definition in force; undefined once the endpoint is no longer wanted. */
   wanted(name: string): EndpointConfig | undefined;
@@ -19,6 +22,7 @@ export interface SessionTablePorts {
     config: EndpointConfig,
     view: () => EndpointConfig,
     health: HealthTracker,
+    jobs: () => JobStore,
   ): EndpointSession;
   /** A session was created and waits for a lease: claim it now, or let the claim rounds place it. */
   placed(name: string): void;
@@ -37,6 +41,11 @@ export class SessionTable {
   private readonly claiming = new Set<string>();
   /** Health history outlives a session (a restart after a config change keeps it). */
   private readonly health = new Map<string, HealthTracker>();
+  /**
+   * Calls answered early, by endpoint: a session restarted for a configuration change, or
+   * switched off and on, still hands the model the results it asks for.
+   */
+  private readonly jobs = new Map<string, JobStore>();
   /** Which tools each session serves; updated in place when only that changes. */
   private readonly views = new Map<string, EndpointConfig>();
 
@@ -96,6 +105,7 @@ export class SessionTable {
       config,
       () => this.views.get(config.name) ?? config,
       this.healthOf(config.name),
+      () => this.jobsOf(config.name),
     );
     this.sessions.set(config.name, session);
     this.ports.placed(config.name);
@@ -127,8 +137,17 @@ export class SessionTable {
     return this.leases.get(name);
   }
 
-  /** Stops the session for good (removed, or redefined), then releases its lease. */
-  async remove(name: string, code: number, reason: string): Promise<void> {
+  /**
+   * Stops the session (the endpoint was removed, or redefined), then releases its lease.
+   * `forget`: removed for good, so its jobs and health history go too.
+   */
+  async remove(name: string, code: number, reason: string, forget = false): Promise<void> {
+    if (forget) {
+      this.jobs.get(name)?.clear();
+      this.jobs.delete(name);
+      this.health.delete(name);
+      this.views.delete(name);
+    }
     const session = this.sessions.get(name);
     this.sessions.delete(name);
     // The lease stays until the socket is closed, so the closing transitions are mirrored.
@@ -189,7 +208,7 @@ export class SessionTable {
     const names = new Set(wanted.map((e) => e.name));
     for (const config of wanted) if (!this.sessions.has(config.name)) this.start(config);
     for (const name of this.sessions.keys())
-      if (!names.has(name)) void this.remove(name, 1000, 'removed').catch(() => {});
+      if (!names.has(name)) void this.remove(name, 1000, 'removed', true).catch(() => {});
   }
 
   /** Closes every socket, then forgets the leases (the ownership releases them on close). */
@@ -198,6 +217,8 @@ export class SessionTable {
     await Promise.all(all.map((s) => s.stop(code, reason)));
     this.sessions.clear();
     this.leases.clear();
+    for (const jobs of this.jobs.values()) jobs.clear();
+    this.jobs.clear();
   }
 
   /** A person's "retry now" for an endpoint held here; false when there is no session. */
@@ -210,6 +231,12 @@ export class SessionTable {
   /** The catalog changed: each session checks whether its own tool set did. */
   toolsChanged(): void {
     for (const session of this.sessions.values()) session.toolsChanged();
+  }
+
+  private jobsOf(name: string): JobStore {
+    let jobs = this.jobs.get(name);
+    if (!jobs) this.jobs.set(name, (jobs = new JobStore({ clock: this.ports.clock })));
+    return jobs;
   }
 
   private healthOf(name: string): HealthTracker {
