@@ -10,13 +10,14 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
-    // The cluster end-to-end test (several hubs, timing bounds) and the 10,000-endpoint test
+    // The cluster end-to-end test (several hubs, timing bounds) and the 10,000-endpoint tests
     // need the whole machine: they run on their own after the rest (vitest.cluster.config.ts).
     exclude: [
       '**/node_modules/**',
       '**/dist/**',
       'packages/hub/test/cluster/*.e2e.test.ts',
       'packages/hub/test/scale/*.test.ts',
+      'packages/dashboard/test/scale.browser.test.ts',
     ],
     testTimeout: 20_000,
     hookTimeout: 20_000,
