@@ -65,8 +65,19 @@ export function createMetrics(hub: HubPort): Registry {
         this.set({ server: server.name }, server.state === 'ready' ? 1 : 0);
     },
   });
+  // The state each endpoint's gauge shows: a transition sets two series (the old state 0, the
+  // new one 1), not one per state — a reconnect storm of 10,000 endpoints is many transitions.
+  const shown = new Map<string, string>();
   const setState = (endpoint: string, current: string) => {
-    for (const s of STATES) state.set({ endpoint, state: s }, s === current ? 1 : 0);
+    const before = shown.get(endpoint);
+    if (before === current) return;
+    shown.set(endpoint, current);
+    if (before === undefined) {
+      for (const s of STATES) state.set({ endpoint, state: s }, s === current ? 1 : 0);
+      return;
+    }
+    state.set({ endpoint, state: before }, 0);
+    state.set({ endpoint, state: current }, 1);
   };
   for (const e of hub.endpoints()) setState(e.name, e.enabled ? e.state : 'disabled');
   hub.on('transition', (endpoint: string, t: Transition) => {

@@ -365,6 +365,25 @@ describe('HTTP API: changing things', () => {
     expect(text).toMatch(/tether_tool_call_seconds_count\{outcome="ok"\} \d+/);
     expect(text).toMatch(/tether_upstream_restarts\{server="fake"\} 0/);
   });
+
+  it('shows one state per endpoint in the metrics after it went through others', async () => {
+    const metrics = async () => (await app.request('/metrics')).text();
+    sim.closeSockets({ code: 4004, reason: 'Internal server error' }, { token: TOKEN });
+    await waitUntil(async () => !/state="ready"\} 1/.test(await metrics()), {
+      timeoutMs: 5_000,
+      what: 'the loss to show',
+    });
+    await waitUntil(async () => /state="ready"\} 1/.test(await metrics()), {
+      timeoutMs: 10_000,
+      what: 'ready again',
+    });
+    const lit = (await metrics())
+      .split('\n')
+      .filter(
+        (line) => line.startsWith('tether_endpoint_state{endpoint="home"') && / 1$/.test(line),
+      );
+    expect(lit).toEqual(['tether_endpoint_state{endpoint="home",state="ready"} 1']);
+  });
 });
 
 describe('HTTP API with an admin token', () => {
