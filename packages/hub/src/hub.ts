@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { wsSocketFactory } from '@tether/link/node';
 import { ConnectBudget, systemClock } from '@tether/link';
-import type { Clock, LinkOptions } from '@tether/link';
+import type { Clock, LinkOptions, SocketFactory } from '@tether/link';
 import { CallRouter } from './calls/router.js';
 import { catalogFor } from './catalog/catalog.js';
 import type { CatalogEntry } from './catalog/catalog.js';
@@ -97,6 +97,17 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
    */
   private readonly connectBudget: ConnectBudget;
   private reconciling: Promise<void> = Promise.resolve();
+  /**
+   * Each endpoint's tools, by catalog and by definition: sessions ask at every handshake,
+   * status read and call, and endpoints with the same definition share one array (and so one
+   * serialised tool set). Both keys are replaced, never changed, when anything changes.
+   */
+  private readonly toolViews = new WeakMap<
+    readonly CatalogEntry[],
+    WeakMap<EndpointConfig, CatalogEntry[]>
+  >();
+  /** One socket factory per frame limit, shared by every endpoint's link. */
+  private socketFactory: { frameBytes: number; factory: SocketFactory } | undefined;
 
   constructor(
     config: TetherConfig,
@@ -485,6 +496,23 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
     return ms;
   }
 
+  private toolsOf(view: EndpointConfig): CatalogEntry[] {
+    const catalog = this.upstreams.catalog;
+    let byView = this.toolViews.get(catalog);
+    if (!byView) this.toolViews.set(catalog, (byView = new WeakMap()));
+    let tools = byView.get(view);
+    if (!tools) byView.set(view, (tools = catalogFor(catalog, view)));
+    return tools;
+  }
+
+  private sockets(): SocketFactory {
+    const frameBytes = this.config.hub.limits.frameBytes;
+    if (this.socketFactory?.frameBytes !== frameBytes)
+      // Frames over the limit are refused by ws from their header, before any is buffered.
+      this.socketFactory = { frameBytes, factory: wsSocketFactory({ maxPayload: frameBytes }) };
+    return this.socketFactory.factory;
+  }
+
   /** The wiring of one endpoint's session: catalog, calls, link settings, reports. */
   private createSession(
     config: EndpointConfig,
@@ -503,14 +531,13 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       },
       health,
       jobs,
-      tools: () => catalogFor(this.upstreams.catalog, view()),
+      tools: () => this.toolsOf(view()),
       // While its servers are in their first start, a tools/list waits for them (bounded).
       ready: () => this.upstreams.ready(view().servers),
       callTool: (entry, args, options) => this.router.invoke(entry, args, options),
       absentTool: (name) => this.router.absent(name, view()),
       linkOptions: {
-        // Frames over the limit are refused by ws from their header, before any is buffered.
-        socketFactory: wsSocketFactory({ maxPayload: this.config.hub.limits.frameBytes }),
+        socketFactory: this.sockets(),
         ...linkOptionsFrom({ ...this.config.hub.monitor, ...config.monitor }),
         connectBudget: this.connectBudget,
         ...this.options.linkOptions,
