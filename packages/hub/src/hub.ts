@@ -371,11 +371,17 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
 
   /** Every tool of every ready server, with the endpoints that see it. */
   tools(): Array<CatalogEntry & { endpoints: string[] }> {
+    // From each endpoint's own tool view (computed once per catalog), not a filter per pair.
+    const seenBy = new Map<string, string[]>();
+    for (const e of this.config.endpoints)
+      for (const tool of this.toolsOf(e)) {
+        const names = seenBy.get(tool.name);
+        if (names) names.push(e.name);
+        else seenBy.set(tool.name, [e.name]);
+      }
     return this.upstreams.catalog.map((entry) => ({
       ...entry,
-      endpoints: this.config.endpoints
-        .filter((e) => catalogFor([entry], e).length > 0)
-        .map((e) => e.name),
+      endpoints: seenBy.get(entry.name) ?? [],
     }));
   }
 
