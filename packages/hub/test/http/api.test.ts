@@ -465,7 +465,14 @@ describe('HTTP API under concurrent requests', () => {
       app.request('/api/endpoints/home/disable', { method: 'POST' }),
       app.request('/api/endpoints/home/enable', { method: 'POST' }),
     ]);
-    await sim.waitForReady({ token: TOKEN, count: before + 1, timeoutMs: 5_000 });
+    // The burst may reconnect more than once (the debounced tool change can follow the
+    // enable), so a socket counted here may already be closing: wait for the handshake count,
+    // then for the final state below.
+    await sim.waitFor(
+      () => sim.accounting(TOKEN).handshakes >= before + 1,
+      5_000,
+      'a new handshake after the burst',
+    );
     // Settled once the socket's handshake listed the tool as it ends up (enabled): the
     // debounced tool change then finds nothing to reconnect for.
     await waitUntil(
