@@ -13,6 +13,7 @@ import { clientKey, hostGuard, jsonBody, servedOverTls, sizeLimit } from './door
 import { answerError, failure } from './errors.js';
 import { EventFeed } from './events.js';
 import { createMetrics } from './metrics.js';
+import { endpointPage, endpointQuery, nextLink } from './paging.js';
 import { dashboardFiles } from './static.js';
 import { callItem, endpointView, endpointViews, serverViews } from './views.js';
 
@@ -150,7 +151,17 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
     c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
   );
 
-  app.get('/api/endpoints', (c) => c.json(endpointViews(hub)));
+  // Without a query, every endpoint in one array, as the dashboard and the CLI read it; with
+  // ?limit=&after=&state=, one page in name order (paging.ts), the next announced in `Link`.
+  app.get('/api/endpoints', (c) => {
+    const query = endpointQuery(c);
+    if (query === undefined) return c.json(endpointViews(hub));
+    if (query instanceof Response) return query;
+    const page = endpointPage(hub, query);
+    c.header('X-Total-Count', String(page.total));
+    if (page.after !== undefined) c.header('Link', nextLink(c.req.path, query, page.after));
+    return c.json(page.items);
+  });
   app.get('/api/endpoints/:id', (c) => {
     const view = endpointView(hub, c.req.param('id'));
     return view ? c.json(view) : failure(c, 404, 'NOT_FOUND', `no endpoint ${c.req.param('id')}`);

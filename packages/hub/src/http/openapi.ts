@@ -5,12 +5,14 @@ import {
   EndpointInputSchema,
   EndpointToolSchema,
   EndpointViewSchema,
+  LinkStateSchema,
   ServerInputSchema,
   ServerViewSchema,
   SessionInfoSchema,
   TimelineItemSchema,
   ToolViewSchema,
 } from '@tether/protocol';
+import { MAX_PAGE } from './paging.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 interface Route {
@@ -19,6 +21,11 @@ interface Route {
   summary: string;
   body?: z.ZodType;
   response?: z.ZodType;
+  query?: Array<{ name: string; description: string; schema: z.ZodType }>;
+  /** Headers of the 200 answer. */
+  headers?: Record<string, { description: string; schema: z.ZodType }>;
+  /** What a 400 means, for a route whose query is checked. */
+  badRequest?: string;
 }
 
 const ok = z.object({ ok: z.literal(true) });
@@ -46,8 +53,44 @@ const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/api/endpoints',
-    summary: 'Every endpoint with its live state',
+    summary:
+      'Every endpoint with its live state, one array; with any of limit, after or state, ' +
+      'one page of them in name order',
     response: z.array(EndpointViewSchema),
+    query: [
+      {
+        name: 'limit',
+        description: `At most this many endpoints (1 to ${MAX_PAGE}); without it, all after the cursor`,
+        schema: z.int().min(1).max(MAX_PAGE),
+      },
+      {
+        name: 'after',
+        description:
+          'Start after the endpoint of this name (the last one of the previous page). A name ' +
+          'that is not an endpoint (one deleted since) starts where it would sort',
+        schema: z.string(),
+      },
+      {
+        name: 'state',
+        description: 'Only endpoints in this state',
+        schema: LinkStateSchema,
+      },
+    ],
+    headers: {
+      Link: {
+        description:
+          'With limit, while more follow: the next page (RFC 8288), relative to the hub, ' +
+          'e.g. `</api/endpoints?limit=50&after=ep-49>; rel="next"`; absent on the last page',
+        schema: z.string(),
+      },
+      'X-Total-Count': {
+        description:
+          'With any of limit, after or state: how many endpoints match the state asked for ' +
+          '(all of them without one), the same on every page',
+        schema: z.int().min(0),
+      },
+    },
+    badRequest: `limit is not a whole number from 1 to ${MAX_PAGE}, or state is not a state`,
   },
   {
     method: 'post',
@@ -154,12 +197,22 @@ export function openApiDocument(): Record<string, unknown> {
   const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
-    const parameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-      name: m[1],
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const parameters = [
+      ...[...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+      })),
+      ...(route.query ?? []).map((q) => ({
+        name: q.name,
+        in: 'query',
+        required: false,
+        description: q.description,
+        schema: schema(q.schema),
+      })),
+    ];
+    const error = { 'application/json': { schema: schema(ApiErrorSchema) } };
     (paths[route.path] ??= {})[route.method] = {
       summary: route.summary,
       ...(parameters.length ? { parameters } : {}),
@@ -174,14 +227,22 @@ export function openApiDocument(): Record<string, unknown> {
       responses: {
         '200': {
           description: 'OK',
+          ...(route.headers
+            ? {
+                headers: Object.fromEntries(
+                  Object.entries(route.headers).map(([name, h]) => [
+                    name,
+                    { description: h.description, schema: schema(h.schema) },
+                  ]),
+                ),
+              }
+            : {}),
           ...(route.response
             ? { content: { 'application/json': { schema: schema(route.response) } } }
             : {}),
         },
-        default: {
-          description: 'An error',
-          content: { 'application/json': { schema: schema(ApiErrorSchema) } },
-        },
+        ...(route.badRequest ? { '400': { description: route.badRequest, content: error } } : {}),
+        default: { description: 'An error', content: error },
       },
     };
   }

@@ -1,6 +1,6 @@
 import type { CallItem, EndpointView, ServerView } from '@tether/protocol';
-import type { ServerConfig } from '../config/types.js';
-import type { HubPort } from '../hub/port.js';
+import type { EndpointConfig, ServerConfig } from '../config/types.js';
+import type { HubPort, OwnedEndpointStatus } from '../hub/port.js';
 import { maskHeaders, maskUrl } from '../log/redact.js';
 import type { ToolCallEntry } from '../store/types.js';
 
@@ -18,6 +18,19 @@ export function endpointView(hub: HubPort, name: string): EndpointView | undefin
   return status && view(status, hub.definitions().find((d) => d.name === name)?.source);
 }
 
+/** The view of a defined endpoint, given its status already read (a page of the list). */
+export function endpointViewOf(
+  definition: EndpointConfig,
+  status: OwnedEndpointStatus,
+): EndpointView {
+  return view(status, definition.source);
+}
+
+/** The state the API shows: an endpoint switched off is `disabled`, whatever its link says. */
+export function shownState(e: OwnedEndpointStatus): EndpointView['state'] {
+  return e.enabled ? e.state : 'disabled';
+}
+
 function view(
   e: NonNullable<ReturnType<HubPort['endpoint']>>,
   source: EndpointView['source'] | undefined,
@@ -28,7 +41,7 @@ function view(
     url: e.url,
     enabled: e.enabled,
     source: source ?? 'file',
-    state: e.enabled ? e.state : 'disabled',
+    state: shownState(e),
     since: iso(e.since),
     lastClose: e.lastClose && { ...e.lastClose, at: iso(e.lastClose.at) },
     lastError: e.lastError,
