@@ -33,14 +33,19 @@ export interface EndpointCallsPorts {
   jobs?(): JobStore;
 }
 
-/** What the endpoint asked for, as the MCP server's tools/call handler hands it over. */
+/** What the endpoint asked for, as the call path hands it over (endpoint/server.ts). */
 export interface EndpointCall {
   entry: CatalogEntry;
   args: Record<string, unknown> | undefined;
-  /** Aborted when the socket that carried the call is gone. */
-  socketSignal: AbortSignal;
+  /**
+   * Aborted when the socket that carried the call is gone or the endpoint cancels it; the
+   * upstream call runs under its signal.
+   */
+  controller: AbortController;
+  /** The call became a job: the socket's end no longer cancels it. */
+  detach(): void;
   progressToken?: string | number;
-  notifyProgress(params: Record<string, unknown>): Promise<void>;
+  notifyProgress(params: Record<string, unknown>): void;
 }
 
 /**
@@ -92,31 +97,23 @@ export class EndpointCalls {
   async call({
     entry,
     args,
-    socketSignal,
+    controller,
+    detach,
     progressToken,
     notifyProgress,
   }: EndpointCall): Promise<ToolResult> {
     const { logger, clock } = this.ports;
     const settings = this.ports.settings();
-    // The upstream call has its own controller: cancelled with the socket, unless it was
-    // answered early and became a job that outlives the socket.
-    const abort = new AbortController();
-    let detached = false;
-    const onSocketGone = () => {
-      if (!detached) abort.abort(new Error('endpoint socket closed'));
-    };
-    socketSignal.addEventListener('abort', onSocketGone, { once: true });
+    const signal = controller.signal;
     this.running++;
     const started = clock.now();
     let failure: unknown;
     const call = this.ports
       .invoke(entry, args, {
-        signal: abort.signal,
+        signal,
         timeoutMs: settings.callTimeoutMs,
         ...(progressToken !== undefined
-          ? {
-              onProgress: (p) => void notifyProgress({ progressToken, ...p }).catch(() => {}),
-            }
+          ? { onProgress: (p) => notifyProgress({ progressToken, ...p }) }
           : {}),
       })
       .then(
@@ -128,7 +125,6 @@ export class EndpointCalls {
       )
       .finally(() => {
         this.running--;
-        socketSignal.removeEventListener('abort', onSocketGone);
       });
 
     const early = settings.earlyReplyMs > 0 ? this.delay(settings.earlyReplyMs) : undefined;
@@ -139,9 +135,9 @@ export class EndpointCalls {
     early?.cancel();
     if (outcome === 'early') {
       this.record(entry, args, started, 'early', undefined);
-      if (socketSignal.aborted) return stillRunning('');
-      detached = true;
-      const job = this.jobStore().add(entry.name, call, abort);
+      if (signal.aborted) return stillRunning('');
+      detach();
+      const job = this.jobStore().add(entry.name, call, controller);
       logger.info(
         { tool: entry.name, job },
         'call outlived the early-reply window; answered with a job id',
@@ -152,14 +148,14 @@ export class EndpointCalls {
       entry,
       args,
       started,
-      socketSignal.aborted
+      signal.aborted
         ? 'dropped'
         : failure !== undefined
           ? outcomeOf({ error: failure })
           : outcomeOf({ result: outcome }),
       outcome,
     );
-    if (socketSignal.aborted) {
+    if (signal.aborted) {
       logger.warn(
         { tool: entry.name, ms: clock.now() - started },
         'result dropped: the socket that asked is gone',

@@ -1,10 +1,13 @@
-import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import { Server } from '@modelcontextprotocol/server';
 import { systemClock } from '@tether/link';
 import type { Clock } from '@tether/link';
+import { ErrorCode } from '@tether/protocol';
+import type { JsonRpcId, JsonRpcRequest } from '@tether/protocol';
 import type { CatalogEntry } from '../catalog/catalog.js';
-import type { UpstreamTool } from '../upstream/types.js';
+import type { ToolResult, UpstreamTool } from '../upstream/types.js';
 import type { EndpointCalls } from './calls.js';
 import { RESULT_TOOL } from './jobs.js';
+import type { CallSocket } from './transport.js';
 
 /**
  * How long a `tools/list` waits for the endpoint's servers to finish their first start before
@@ -31,12 +34,20 @@ export interface EndpointServerPorts {
   clock?: Clock;
   /** The bound on that wait. Default TOOLS_WAIT_MS. */
   toolsWaitMs?: number;
-  /** A tool of one of its servers that is down, so the call hears why (see CallRouter.find). */
-  absentTool?(name: string): CatalogEntry | undefined;
   /** Whether `tether__result` is offered (early replies are on). */
   earlyReplies(): boolean;
   /** The tool set was just sent: the socket that asked is ready. */
   listed(entries: CatalogEntry[]): void;
+}
+
+/** What answerToolCall needs of the endpoint. */
+export interface ToolCallPorts {
+  /** The tools this endpoint gets now. */
+  tools(): CatalogEntry[];
+  /** A tool of one of its servers that is down, so the call hears why (see CallRouter.find). */
+  absentTool?(name: string): CatalogEntry | undefined;
+  /** Whether `tether__result` is answered (early replies are on). */
+  earlyReplies(): boolean;
   calls: EndpointCalls;
 }
 
@@ -59,7 +70,10 @@ function bounded(
   });
 }
 
-/** The MCP server that answers on one socket: tools/list and tools/call. */
+/**
+ * The MCP server that answers on one socket: the handshake, ping and tools/list. Its
+ * `tools/call`s never reach it: the transport hands them to answerToolCall.
+ */
 export function createEndpointServer(ports: EndpointServerPorts): Server {
   const server = new Server(
     { name: 'tether', version: ports.version },
@@ -80,22 +94,70 @@ export function createEndpointServer(ports: EndpointServerPorts): Server {
     const tools: UpstreamTool[] = entries.map((e) => e.definition);
     return { tools: ports.earlyReplies() ? [...tools, RESULT_TOOL] : tools } as never;
   });
-  server.setRequestHandler('tools/call', async (request, ctx) => {
-    const { name, arguments: args } = request.params;
-    if (name === RESULT_TOOL.name && ports.earlyReplies())
-      return (await ports.calls.fetchJob(args, ctx.mcpReq.signal)) as never;
-    const entry = ports.tools().find((e) => e.name === name) ?? ports.absentTool?.(name);
-    if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const refused = ports.calls.refusal(name);
-    if (refused) return refused as never;
-    return (await ports.calls.call({
-      entry,
-      args,
-      socketSignal: ctx.mcpReq.signal,
-      progressToken: ctx.mcpReq._meta?.progressToken,
-      notifyProgress: (params) =>
-        ctx.mcpReq.notify({ method: 'notifications/progress', params } as never),
-    })) as never;
-  });
   return server;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * One `tools/call` from the endpoint, answered on the socket it came in on. The transport has
+ * already checked the envelope (endpoint/transport.ts); here the params are checked as the MCP
+ * schema has them, the call goes to its server and the result is written back with the
+ * request's own id, untouched — the server's result is checked once, where it is read
+ * (upstream/connection.ts), not again on the way out, so content of a kind the SDK does not
+ * know yet passes through.
+ */
+export function answerToolCall(
+  ports: ToolCallPorts,
+  request: JsonRpcRequest,
+  socket: CallSocket,
+): void {
+  const { id } = request;
+  // An object by now: the transport answered any other params (envelopeProblem).
+  const params = (request.params ?? {}) as Record<string, unknown>;
+  const { name, arguments: args } = params as { name?: unknown; arguments?: unknown };
+  if (typeof name !== 'string')
+    return socket.error(id, ErrorCode.InvalidParams, 'Invalid params: name must be a string');
+  if (args !== undefined && !isObject(args))
+    return socket.error(id, ErrorCode.InvalidParams, 'Invalid params: arguments must be an object');
+  const controller = socket.track(id);
+  void answer(ports, socket, controller, id, name, args, params)
+    .then(
+      (result) => socket.result(id, result),
+      (error: unknown) => {
+        if (error instanceof UnknownTool) socket.error(id, ErrorCode.InvalidParams, error.message);
+        else socket.error(id, ErrorCode.InternalError, (error as Error)?.message ?? String(error));
+      },
+    )
+    .finally(() => socket.untrack(controller));
+}
+
+class UnknownTool extends Error {}
+
+async function answer(
+  ports: ToolCallPorts,
+  socket: CallSocket,
+  controller: AbortController,
+  id: JsonRpcId,
+  name: string,
+  args: Record<string, unknown> | undefined,
+  params: Record<string, unknown>,
+): Promise<ToolResult> {
+  if (name === RESULT_TOOL.name && ports.earlyReplies())
+    return ports.calls.fetchJob(args, controller.signal);
+  const entry = ports.tools().find((e) => e.name === name) ?? ports.absentTool?.(name);
+  if (!entry) throw new UnknownTool(`Unknown tool: ${name}`);
+  const refused = ports.calls.refusal(name);
+  if (refused) return refused;
+  const progressToken = (params._meta as { progressToken?: string | number } | undefined)
+    ?.progressToken;
+  return ports.calls.call({
+    entry,
+    args,
+    controller,
+    detach: () => socket.untrack(controller),
+    ...(progressToken !== undefined && { progressToken }),
+    notifyProgress: (progress) => socket.notify('notifications/progress', progress),
+  });
 }

@@ -9,7 +9,8 @@ import type { ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult } from '../upstream/types.js';
 import { EndpointCalls } from './calls.js';
 import type { JobStore } from './jobs.js';
-import { createEndpointServer } from './server.js';
+import { answerToolCall, createEndpointServer } from './server.js';
+import type { ToolCallPorts } from './server.js';
 import { failureOf, redactCause } from './status.js';
 import type { EndpointStatus } from './status.js';
 import { LinkTransport, LogLimiter, toolSets } from './transport.js';
@@ -91,6 +92,8 @@ export class EndpointSession {
   private readonly releaseSecrets: () => void;
   /** The URL as status shows it, masked once rather than at every transition. */
   private maskedUrl: string | undefined;
+  /** What every socket's calls are answered with (endpoint/server.ts, answerToolCall). */
+  private readonly callPorts: ToolCallPorts;
 
   constructor(
     readonly config: EndpointConfig,
@@ -111,6 +114,12 @@ export class EndpointSession {
       ...(deps.report ? { record: (entry: ToolCallEntry) => deps.report!.call(entry) } : {}),
       ...(deps.jobs ? { jobs: deps.jobs } : {}),
     });
+    this.callPorts = {
+      tools: () => this.deps.tools(),
+      ...(deps.absentTool ? { absentTool: (name: string) => this.deps.absentTool!(name) } : {}),
+      earlyReplies: () => this.deps.settings.earlyReplyMs > 0,
+      calls: this.calls,
+    };
     this.link.on('transition', (t) => this.onTransition(redactCause(t)));
   }
 
@@ -220,6 +229,7 @@ export class EndpointSession {
         if (method === 'initialize') this.clearHandshakeTimer();
       },
       onFirstFrame: () => this.serve(transport),
+      onToolCall: (request, socket) => answerToolCall(this.callPorts, request, socket),
       warnings: this.warnings,
     });
     this.transport = transport;
@@ -234,18 +244,16 @@ export class EndpointSession {
   /** The MCP server for one socket's transport. */
   private serve(transport: LinkTransport): void {
     const server = createEndpointServer({
-      version: this.deps.version ?? '0.1.0',
       tools: () => this.deps.tools(),
+      earlyReplies: this.callPorts.earlyReplies,
+      version: this.deps.version ?? '0.1.0',
       ...(this.deps.ready ? { ready: () => this.deps.ready!() } : {}),
       clock: this.clock,
-      ...(this.deps.absentTool ? { absentTool: (name) => this.deps.absentTool!(name) } : {}),
-      earlyReplies: () => this.deps.settings.earlyReplyMs > 0,
       listed: (entries) => {
         this.servedTools = this.fingerprint(entries);
         // Only the socket that asked may be marked ready by its answer.
         if (this.transport === transport) this.link.markReady();
       },
-      calls: this.calls,
     });
     // What the SDK reports (and what the transport reports through it) reaches the log.
     server.onerror = (error) => transport.reportError(error);

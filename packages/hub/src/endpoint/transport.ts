@@ -81,12 +81,30 @@ interface Window {
 }
 
 /**
+ * What the call path (endpoint/server.ts, answerToolCall) needs of the socket a `tools/call`
+ * came in on. Calls are answered here, beside the MCP SDK's server rather than through it, so a
+ * call costs a parse, the upstream request and a write (docs/architecture.md, "The call path").
+ */
+export interface CallSocket {
+  /**
+   * The controller of call `id`: aborted when this socket closes or the endpoint sends
+   * `notifications/cancelled` for it. Already aborted when the socket is gone.
+   */
+  track(id: JsonRpcId): AbortController;
+  /** The call is over, or became a job: this socket's end no longer concerns it. */
+  untrack(controller: AbortController): void;
+  result(id: JsonRpcId, result: unknown): void;
+  error(id: JsonRpcId, code: number, message: string): void;
+  notify(method: string, params: unknown): void;
+}
+
+/**
  * The MCP SDK's Transport over one socket of a link: one instance per socket generation.
  * Replies go out only on the socket their request came in on — `link.send(data, generation)`
  * refuses a later socket — so a result computed for a dead socket is dropped, never delivered
  * into the next session.
  */
-export class LinkTransport implements Transport {
+export class LinkTransport implements Transport, CallSocket {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
@@ -95,6 +113,8 @@ export class LinkTransport implements Transport {
   private closed = false;
   /** Frames that arrive before the SDK has started the transport wait here, in order. */
   private early: Array<[string | Uint8Array, boolean]> | undefined = [];
+  /** The calls this socket carries, by controller (an endpoint may reuse an id). */
+  private readonly calls = new Map<AbortController, JsonRpcId>();
 
   constructor(
     private readonly link: Link,
@@ -109,6 +129,8 @@ export class LinkTransport implements Transport {
       onFirstFrame?: () => void;
       /** The session's limiter, so that a new socket does not start the counts afresh. */
       warnings?: LogLimiter;
+      /** Every `tools/call`: answered on this socket (CallSocket), never given to the SDK. */
+      onToolCall?: (request: JsonRpcRequest, socket: CallSocket) => void;
     } = {},
   ) {
     this.warnings = hooks.warnings ?? new LogLimiter(logger);
@@ -128,13 +150,54 @@ export class LinkTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
-    if (this.closed || !this.link.send(serialise(message), this.generation)) {
-      this.warnings.warn(
-        'reply-dropped',
-        { generation: this.generation, id: (message as { id?: unknown }).id },
-        'dropped a message: its socket is gone',
-      );
+    this.write(serialise(message), (message as { id?: unknown }).id);
+  }
+
+  track(id: JsonRpcId): AbortController {
+    const controller = new AbortController();
+    if (this.closed) controller.abort(new Error('endpoint socket closed'));
+    else this.calls.set(controller, id);
+    return controller;
+  }
+
+  untrack(controller: AbortController): void {
+    this.calls.delete(controller);
+  }
+
+  result(id: JsonRpcId, result: unknown): void {
+    this.write(JSON.stringify({ jsonrpc: '2.0', id, result }), id);
+  }
+
+  error(id: JsonRpcId, code: number, message: string): void {
+    this.write(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }), id);
+  }
+
+  notify(method: string, params: unknown): void {
+    this.write(JSON.stringify({ jsonrpc: '2.0', method, params }), undefined);
+  }
+
+  /** Out on this socket only: a later socket of the link refuses it (see the class comment). */
+  private write(text: string, id: unknown): void {
+    if (!this.closed && this.link.send(text, this.generation)) return;
+    this.warnings.warn(
+      'reply-dropped',
+      { generation: this.generation, id },
+      'dropped a message: its socket is gone',
+    );
+  }
+
+  /** `notifications/cancelled` for a call of this socket: true when it was one. */
+  private cancel(params: unknown): boolean {
+    const id = isObject(params) ? params.requestId : undefined;
+    let found = false;
+    for (const [controller, callId] of this.calls) {
+      if (callId !== id) continue;
+      found = true;
+      this.calls.delete(controller);
+      const reason = isObject(params) && typeof params.reason === 'string' ? params.reason : '';
+      controller.abort(new Error(`cancelled by the endpoint${reason ? `: ${reason}` : ''}`));
     }
+    return found;
   }
 
   async close(): Promise<void> {
@@ -147,6 +210,9 @@ export class LinkTransport implements Transport {
     this.closed = true;
     this.early = undefined;
     this.detach();
+    for (const controller of this.calls.keys())
+      controller.abort(new Error('endpoint socket closed'));
+    this.calls.clear();
     this.onclose?.();
   }
 
@@ -196,6 +262,16 @@ export class LinkTransport implements Transport {
         return;
       }
       this.hooks.onRequest?.(frame.message.method);
+      if (frame.message.method === 'tools/call' && this.hooks.onToolCall) {
+        this.hooks.onToolCall(frame.message, this);
+        return;
+      }
+    } else if (
+      frame.kind === 'notification' &&
+      frame.message.method === 'notifications/cancelled' &&
+      this.cancel(frame.message.params)
+    ) {
+      return;
     }
     this.onmessage?.(frame.message as JSONRPCMessage);
   }

@@ -14,6 +14,7 @@ import { Deadline, SDK_TIMEOUT_OFF_MS } from './deadline.js';
 import { abandonedReason, closedReason } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
 import { tooLargeResponse } from './limits.js';
+import { CallRelay } from './relay.js';
 import { ChildProcessTransport, describeExit } from './stdio-transport.js';
 import { walkToolList } from './tool-list.js';
 import type { ToolListing, ToolsPage } from './tool-list.js';
@@ -78,6 +79,8 @@ export class Connection {
   private inflight = 0;
   private retiring = false;
   private markClosed!: () => void;
+  /** The call path of a 2025-era session, once it is open; later eras keep the SDK's. */
+  private relay: CallRelay | undefined;
   private readonly closedPromise = new Promise<void>((resolve) => {
     this.markClosed = resolve;
   });
@@ -116,6 +119,23 @@ export class Connection {
       deadline.clear();
     }
     this.established = true;
+    if (this.client.getProtocolEra() === 'legacy') this.startRelay();
+  }
+
+  /**
+   * Calls go through the relay from now on (upstream/relay.ts): it reads the server's messages
+   * first and hands the SDK's client what is not its own.
+   */
+  private startRelay(): void {
+    const relay = new CallRelay(this.transport, this.clock);
+    const sdk = this.transport.onmessage;
+    this.transport.onmessage = (message, extra) => {
+      if (!relay.take(message)) sdk?.call(this.transport, message, extra);
+    };
+    const { signal } = this.lifetime;
+    if (signal.aborted) relay.failAll(signal.reason);
+    else signal.addEventListener('abort', () => relay.failAll(signal.reason), { once: true });
+    this.relay = relay;
   }
 
   /**
@@ -164,6 +184,14 @@ export class Connection {
     args: Record<string, unknown> | undefined,
     options: CallOptions,
   ): Promise<ToolResult> {
+    if (this.relay) {
+      this.inflight++;
+      try {
+        return await this.relay.call(name, args, options);
+      } finally {
+        this.callEnded();
+      }
+    }
     const onProgress = options.onProgress;
     const deadline = this.deadline(options.timeoutMs, { signal: options.signal });
     this.inflight++;
@@ -185,9 +213,13 @@ export class Connection {
       );
     } finally {
       deadline.clear();
-      this.inflight--;
-      if (this.retiring && this.inflight === 0) void this.close();
+      this.callEnded();
     }
+  }
+
+  private callEnded(): void {
+    this.inflight--;
+    if (this.retiring && this.inflight === 0) void this.close();
   }
 
   /** Close once the calls already running here have finished (a replaced HTTP session). */

@@ -9,6 +9,7 @@ import {
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { systemClock } from '@tether/link';
 import type { Clock } from '@tether/link';
+import { classifyMessage } from '@tether/protocol';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/redact.js';
 import { childEnvironment } from './child-env.js';
@@ -200,7 +201,7 @@ export class ChildProcessTransport implements Transport {
     if (line.trim() === '') return;
     let message: JSONRPCMessage;
     try {
-      message = deserializeMessage(line);
+      message = readMessage(line);
     } catch (error) {
       this.options.logger.warn(
         { line: redact(line.slice(0, 200)), err: loggable(error) },
@@ -273,4 +274,16 @@ async function settles(promise: Promise<unknown>, ms: number, clock: Clock): Pro
   } finally {
     clock.clearTimeout(timer);
   }
+}
+
+/**
+ * A line as a message. A response — what every call gets back — is checked by the hub's own
+ * classifier, which builds the message from the members it reads; anything else (the server's
+ * requests and notifications) by the SDK's schema, as before.
+ */
+function readMessage(line: string): JSONRPCMessage {
+  const value: unknown = JSON.parse(line);
+  const read = classifyMessage(value, line);
+  if (read.kind === 'response') return read.message as JSONRPCMessage;
+  return deserializeMessage(line);
 }

@@ -208,6 +208,23 @@ describe('endpoint session against the official endpoint', () => {
     expect(result.content.at(-1)!.text).toMatch(/truncated/);
   });
 
+  it('relays a tool result exactly as the server sent it, content of a kind the SDK does not know included', async () => {
+    const sent = {
+      content: [
+        { type: 'text', text: 'a', annotations: { audience: ['user'] } },
+        { type: 'future_kind', payload: { any: ['thing'] } },
+      ],
+      structuredContent: { n: 1 },
+      _meta: { trace: 'x' },
+      vendorField: [1, 2, 3],
+    };
+    const { sim } = await start({}, { odd: async () => sent as never });
+    await sim.waitForReady();
+    const outcome = await sim.callTool('odd');
+    expect(outcome.ok).toBe(true);
+    expect(outcome).toHaveProperty('result', sent);
+  });
+
   it('answers an unknown tool with a clear error', async () => {
     const { sim } = await start({}, { echo });
     await sim.waitForReady();
