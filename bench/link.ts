@@ -7,13 +7,9 @@ import type { Transition } from '@tether/link';
 import { wsSocketFactory } from '@tether/link/node';
 import { attachResponder } from '../packages/link/test/responder.js';
 import { startSimProcess, summary, sleep, until } from './lib.js';
-import type { SimProcess } from './lib.js';
+import type { Row, SimProcess } from './lib.js';
 
-export interface Row {
-  what: string;
-  result: string;
-  target: string;
-}
+export type { Row } from './lib.js';
 
 interface Tracked {
   link: Link;
@@ -75,10 +71,12 @@ export async function recoveryAfterClose(n = 200): Promise<Row> {
       10_000,
       'recovery',
     );
+    const s = summary(readyAfter(links, at));
     return {
       what: `endpoint closes with 1000 → next handshake done (${n} links)`,
-      result: fmt(summary(readyAfter(links, at))),
+      result: fmt(s),
       target: 'p50 ≤ 300 ms, every one ≤ 1.5 s',
+      met: s.p50 <= 300 && s.max <= 1_500,
     };
   } finally {
     await closeAll(links);
@@ -111,10 +109,12 @@ export async function recoveryAfterRestart(n = 200, outageMs = 0): Promise<Row> 
       outageMs > 0
         ? `endpoint back after a ${outageMs / 1000} s outage`
         : 'endpoint process killed and restarted at once';
+    const s = summary(readyAfter(links, backAt));
     return {
       what: `${label} → handshake done, from the moment it listens again (${n} links; restart took ${backAt - killedAt} ms)`,
-      result: fmt(summary(readyAfter(links, backAt))),
+      result: fmt(s),
       target: outageMs > 0 ? 'p50 ≤ 1 s, p99 ≤ 3 s' : 'p50 ≤ 300 ms, every one ≤ 1.5 s',
+      met: outageMs > 0 ? s.p50 <= 1_000 && s.p99 <= 3_000 : s.p50 <= 300 && s.max <= 1_500,
     };
   } finally {
     await closeAll(links);
@@ -140,6 +140,7 @@ export async function memoryPerIdleLink(n = 10_000): Promise<Row> {
       what: `memory per idle link, ${n} links ready`,
       result: `${rss.toFixed(1)} KB RSS, ${heap.toFixed(1)} KB heap per link (process RSS ${(after.rss / 2 ** 20).toFixed(0)} MB)`,
       target: '≤ 30 KB each beyond the base (hub target, link share of it)',
+      met: rss <= 30,
     };
   } finally {
     await closeAll(links);
@@ -165,10 +166,12 @@ export async function blackholeDetection(n = 50): Promise<Row> {
     const detected = links.map(
       ({ transitions }) => transitions.find((t) => t.cause.type === 'heartbeat')!.at - cutAt,
     );
+    const s = summary(detected);
     return {
       what: `silent dead link (blackhole: no FIN, no RST) noticed, default P = 5 s, M = 2 (${n} links)`,
-      result: fmt(summary(detected)),
+      result: fmt(s),
       target: '≤ 10 s with default settings (the link cuts at P × M = 10 s after the last pong)',
+      met: s.max <= 10_000,
     };
   } finally {
     await closeAll(links);

@@ -17,18 +17,19 @@ import {
 } from '../packages/session/src/server/index.js';
 import type { SessionStore } from '../packages/session/src/server/index.js';
 import { sleep, summary, until } from './lib.js';
-
-export interface Row {
-  what: string;
-  result: string;
-  target: string;
-}
+import type { Row } from './lib.js';
 
 export async function sessionBench(): Promise<Row[]> {
   const rows: Row[] = [await resumeLatency('memory')];
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   if (await reachable(redisUrl, 6379)) rows.push(await resumeLatency('redis', redisUrl));
-  else rows.push({ what: 'resume latency, Redis store', result: 'skipped: no Redis', target: '' });
+  else
+    rows.push({
+      what: 'resume latency, Redis store',
+      result: 'skipped: no Redis',
+      target: 'none',
+      met: undefined,
+    });
   rows.push(...(await idleSessionsPerGiB()));
   return rows;
 }
@@ -43,7 +44,12 @@ const ms = (s: { n: number; p50: number; p99: number; max: number }) =>
  * per round: a second drop within the link's stable period (30 s) would be a second failure,
  * with a wider backoff, and measure the link rather than the session.
  */
-export async function resumeLatency(kind: 'memory' | 'redis', url?: string, n = 200, drops = 1) {
+export async function resumeLatency(
+  kind: 'memory' | 'redis',
+  url?: string,
+  n = 200,
+  drops = 1,
+): Promise<Row> {
   const prefix = `bench:session:${randomBytes(4).toString('hex')}:`;
   const store: SessionStore =
     kind === 'redis'
@@ -86,6 +92,7 @@ export async function resumeLatency(kind: 'memory' | 'redis', url?: string, n = 
       what: `resume after a reconnect, ${kind} store (${n} clients cut at once${drops > 1 ? `, ${drops} times` : ''})`,
       result: `socket open → resumed ${ms(summary(handshake))}; cut → resumed ${ms(summary(total))}`,
       target: 'none; for scale, a reconnect itself: p50 ≤ 300 ms, every one ≤ 1.5 s',
+      met: undefined,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close({ end: false })));
@@ -144,11 +151,13 @@ export async function idleSessionsPerGiB(n = 5_000): Promise<Row[]> {
         what: `idle sessions per GiB, attached (socket open, app heartbeat every 5 s; ${n} sessions)`,
         result: `${perGiB(perAttached)} (${k(perAttached)} RSS, ${k((attached.heapUsed - base.heapUsed) / n)} heap each)`,
         target: 'none; for scale, ≤ 30 KB per hub endpoint',
+        met: undefined,
       },
       {
         what: `idle sessions per GiB, detached (within the resume window, memory store; ${n} sessions)`,
         result: `${perGiB(perDetached)} (${k(perDetached)} heap each)`,
         target: 'none',
+        met: undefined,
       },
     ];
   } finally {

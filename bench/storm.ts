@@ -14,7 +14,7 @@ import { wsSocketFactory } from '@tether/link/node';
 import { attachResponder } from '../packages/link/test/responder.js';
 import { storm } from '../packages/link/test/fleet.js';
 import { startSimProcess, sleep, until } from './lib.js';
-import type { Row } from './link.js';
+import type { Row } from './lib.js';
 
 const OUTAGE_MS = 10_000;
 
@@ -31,6 +31,23 @@ function row(harness: string, links: number, budget: boolean, f: Figures): Row {
     what: `reconnect storm, ${harness}: ${links.toLocaleString('en')} links, host away ${OUTAGE_MS / 1000} s, ${budget ? 'shared ConnectBudget (defaults)' : 'no budget'}`,
     result: `busiest 100 ms ${f.busiest} attempts (${share(f.busiest, links)}); all ready ${(f.allReadyMs / 1000).toFixed(1)} s after the return; at most ${f.maxSocketsPerLink} socket per link`,
     target: 'busiest 100 ms ≤ 3 %; all ready ≤ 15 s; one socket per endpoint',
+    met: f.busiest <= 0.03 * links && f.allReadyMs <= 15_000 && f.maxSocketsPerLink <= 1,
+    // Every harness is in the Reconnect storm section; the main table takes one figure.
+    detail: true,
+  };
+}
+
+/**
+ * The main table's row: 10,000 links on real sockets sharing one budget. It measures the link
+ * package alone (Link and ConnectBudget in the benchmark process), not the hub: the hub's own
+ * figure is hub-storm (bench/fleet.ts).
+ */
+function mainRow(links: number, f: Figures): Row {
+  return {
+    what: `reconnect storm, links only (the link package's Link and one shared ConnectBudget with its defaults, in the benchmark process, not the hub; the hub's own figure is hub-storm): ${links.toLocaleString('en')} links on real loopback sockets, endpoint host (the simulator's process) killed, away ${OUTAGE_MS / 1000} s, started again on the same port; busiest 100 ms of connection attempts after it listens again, as a share of the fleet`,
+    result: `**${f.busiest} attempts (${share(f.busiest, links)})**; all ready ${(f.allReadyMs / 1000).toFixed(1)} s after the return; at most ${f.maxSocketsPerLink} socket per link (every harness: Reconnect storm below)`,
+    target: '≤ 3 % of the fleet in the busiest 100 ms',
+    met: f.busiest <= 0.03 * links,
   };
 }
 
@@ -43,7 +60,7 @@ function simulated(links: number, budget: boolean): Row {
   return row('manual clock, fake sockets', links, budget, result);
 }
 
-async function realSockets(links: number, budget: boolean): Promise<Row> {
+async function realSockets(links: number, budget: boolean): Promise<Figures> {
   let sim = await startSimProcess();
   const port = sim.port;
   const shared = budget ? new ConnectBudget() : undefined;
@@ -107,11 +124,7 @@ async function realSockets(links: number, budget: boolean): Promise<Row> {
     const bins = new Map<number, number>();
     for (const at of attempts)
       bins.set(Math.floor(at / 100), (bins.get(Math.floor(at / 100)) ?? 0) + 1);
-    return row('real loopback sockets', links, budget, {
-      busiest: Math.max(...bins.values()),
-      allReadyMs,
-      maxSocketsPerLink,
-    });
+    return { busiest: Math.max(...bins.values()), allReadyMs, maxSocketsPerLink };
   } finally {
     await Promise.all(fleet.map(({ link }) => link.close()));
     await sim.kill();
@@ -123,6 +136,10 @@ export async function reconnectStorm(): Promise<Row[]> {
   for (const links of [1_000, 10_000])
     for (const budget of [false, true]) rows.push(simulated(links, budget));
   for (const links of [1_000, 10_000])
-    for (const budget of [false, true]) rows.push(await realSockets(links, budget));
+    for (const budget of [false, true]) {
+      const figures = await realSockets(links, budget);
+      rows.push(row('real loopback sockets', links, budget, figures));
+      if (links === 10_000 && budget) rows.unshift(mainRow(links, figures));
+    }
   return rows;
 }
