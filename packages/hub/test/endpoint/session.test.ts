@@ -142,6 +142,35 @@ describe('endpoint session against the official endpoint', () => {
     expect(sim.accounting().maxOpen).toBe(1);
   });
 
+  it('cancels the upstream call when the endpoint sends notifications/cancelled for it, and keeps the socket', async () => {
+    const { sim, calls } = await start(
+      {},
+      {
+        slow: (_a, o) =>
+          new Promise((resolve) =>
+            o.signal?.addEventListener('abort', () => resolve(text('stopped'))),
+          ),
+        echo,
+      },
+    );
+    await sim.waitForReady();
+    sim.sendRaw(
+      '{"jsonrpc":"2.0","id":"call-7","method":"tools/call","params":{"name":"slow","arguments":{}}}',
+    );
+    await waitUntil(() => calls.length === 1, { what: 'the call to reach its server' });
+    // Another id is not this call: nothing is cancelled, and nothing is answered.
+    sim.notify('notifications/cancelled', { requestId: 'call-8', reason: 'not this one' });
+    sim.notify('notifications/cancelled', { requestId: 'call-7', reason: 'user stopped' });
+    await waitUntil(() => calls[0]!.signal!.aborted, { what: 'the upstream call to be cancelled' });
+    expect(String(calls[0]!.signal!.reason)).toMatch(/cancelled by the endpoint: user stopped/);
+    // Same socket, still serving.
+    expect(await sim.callTool('echo', { a: 1 })).toMatchObject({
+      ok: true,
+      result: { content: [{ text: '{"a":1}' }] },
+    });
+    expect(sim.accounting().handshakes).toBe(1);
+  });
+
   it('reconnects once, debounced, when its tool set changes, and the endpoint sees the new tools', async () => {
     // The session's timers (and its link's) move only with this clock; the sockets are real.
     const clock = new ManualClock();
