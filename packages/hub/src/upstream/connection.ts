@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   Client,
   SSEClientTransport,
@@ -91,6 +92,9 @@ export class Connection {
     options: ConnectionOptions,
   ) {
     this.clock = options.clock ?? systemClock;
+    // Every request of the SDK's path follows this signal while it runs (Deadline): dozens at
+    // once are normal, not a leak, so Node's warning past ten listeners would only mislead.
+    setMaxListeners(0, this.lifetime.signal);
     // Late-bound: the SDK installs the transport's onmessage when the client connects.
     const deliver = (message: JSONRPCMessage): void => this.transport.onmessage?.(message);
     this.transport = createTransport(config, hooks, options, deliver);
