@@ -20,6 +20,11 @@ export function outcomeOf(ended: { error?: unknown; result?: ToolResult }): Call
   return ended.result?.isError ? 'error' : 'ok';
 }
 
+/** The size of a value as JSON, in bytes: measured once per result (log, budget). */
+export function jsonBytes(value: unknown): number {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value));
+}
+
 /** One line of the tool-call log, the same for endpoints' calls and the API's. */
 export function callRecord(
   endpointId: string | null,
@@ -28,7 +33,7 @@ export function callRecord(
   started: number,
   ended: number,
   outcome: CallOutcome,
-  result: ToolResult | undefined,
+  resultBytes: number,
   error: string | null,
 ): ToolCallEntry {
   return {
@@ -39,7 +44,7 @@ export function callRecord(
     durationMs: ended - started,
     outcome,
     argsBytes: args ? Buffer.byteLength(JSON.stringify(args)) : 0,
-    resultBytes: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
+    resultBytes,
     error,
   };
 }

@@ -5,7 +5,7 @@ import type { EndpointConfig } from '../config/types.js';
 import type { ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult, UpstreamStatus, UpstreamTool } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
-import { callRecord, outcomeOf } from './record.js';
+import { callRecord, jsonBytes, outcomeOf } from './record.js';
 
 /** What the router needs of a running upstream server. */
 export interface RoutedUpstream {
@@ -91,7 +91,16 @@ export class CallRouter {
         ...options,
       });
       this.ports.record(
-        callRecord(null, entry, args, started, clock.now(), outcomeOf({ result }), result, null),
+        callRecord(
+          null,
+          entry,
+          args,
+          started,
+          clock.now(),
+          outcomeOf({ result }),
+          jsonBytes(result),
+          null,
+        ),
       );
       return result;
     } catch (error) {
@@ -103,7 +112,7 @@ export class CallRouter {
           started,
           clock.now(),
           outcomeOf({ error }),
-          undefined,
+          0,
           (error as Error).message,
         ),
       );

@@ -14,10 +14,14 @@ const isText = (c: unknown): c is TextContent =>
 /**
  * Keeps a result within the endpoint's size budget. Results of several kilobytes have
  * disconnected Xiaozhi devices, so an oversize result is cut — text shortened, other content
- * dropped — and says so plainly, so the model knows it saw part of the answer.
+ * dropped — and says so plainly, so the model knows it saw part of the answer. `size`: the
+ * result's JSON size in bytes, when the caller has measured it already.
  */
-export function fitToBudget(result: ToolResult, budgetBytes: number): ToolResult {
-  const size = Buffer.byteLength(JSON.stringify(result));
+export function fitToBudget(
+  result: ToolResult,
+  budgetBytes: number,
+  size = Buffer.byteLength(JSON.stringify(result)),
+): ToolResult {
   if (budgetBytes <= 0 || size <= budgetBytes) return result;
   const note = `[Tether: the result was ${size} bytes, over this endpoint's budget of ${budgetBytes}; it was truncated.]`;
   const texts = result.content.filter(isText);

@@ -2,7 +2,7 @@ import type { Clock } from '@tether/link';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { HubSettings } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { callRecord, outcomeOf } from '../calls/record.js';
+import { callRecord, jsonBytes, outcomeOf } from '../calls/record.js';
 import type { CallOutcome } from '../calls/record.js';
 import type { ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult } from '../upstream/types.js';
@@ -134,7 +134,7 @@ export class EndpointCalls {
     ]);
     early?.cancel();
     if (outcome === 'early') {
-      this.record(entry, args, started, 'early', undefined);
+      this.record(entry, args, started, 'early', undefined, 0);
       if (signal.aborted) return stillRunning('');
       detach();
       const job = this.jobStore().add(entry.name, call, controller);
@@ -144,6 +144,8 @@ export class EndpointCalls {
       );
       return stillRunning(job);
     }
+    // Measured once, for the log and the budget.
+    const size = jsonBytes(outcome);
     this.record(
       entry,
       args,
@@ -154,6 +156,7 @@ export class EndpointCalls {
           ? outcomeOf({ error: failure })
           : outcomeOf({ result: outcome }),
       outcome,
+      size,
     );
     if (signal.aborted) {
       logger.warn(
@@ -161,7 +164,7 @@ export class EndpointCalls {
         'result dropped: the socket that asked is gone',
       );
     }
-    return fitToBudget(outcome, settings.resultBudgetBytes);
+    return fitToBudget(outcome, settings.resultBudgetBytes, size);
   }
 
   /** `tether__result`: the result of a call answered early, waiting up to the early-reply window. */
@@ -190,6 +193,7 @@ export class EndpointCalls {
     started: number,
     outcome: CallOutcome,
     result: ToolResult | undefined,
+    resultBytes: number,
   ): void {
     if (!this.ports.record) return;
     const firstText = result?.isError
@@ -203,7 +207,7 @@ export class EndpointCalls {
         started,
         this.ports.clock.now(),
         outcome,
-        result,
+        resultBytes,
         firstText ?? null,
       ),
     );
