@@ -158,7 +158,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       logger,
       clock: this.clock,
       ownership: this.ownership,
-      wanted: (name) => this.config.endpoints.find((e) => e.name === name),
+      wanted: (name) => this.endpointConfig(name),
       running: () => this.started,
       create: (endpoint, view, health, jobs) => this.createSession(endpoint, view, health, jobs),
       // With a cluster, the claim rounds take endpoints by share; otherwise every one is tried.
@@ -211,7 +211,9 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       clock: this.clock,
       logger,
       intervalMs: () => this.sweepIntervalMs(),
-      checkIntervalMs: (name) => this.monitorOf(name).checkIntervalMs,
+      checkIntervalMs: (name) =>
+        this.endpointConfig(name)?.monitor?.checkIntervalMs ??
+        this.config.hub.monitor.checkIntervalMs,
       links: () => [...this.sessions.entries()].map(([name, s]) => [name, s.link] as const),
       align: () => this.sessions.align(this.config.endpoints),
       tidy: () => {
@@ -490,8 +492,23 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
   }
 
   /** The hub's monitor settings with the endpoint's own on top. */
+  /**
+   * An endpoint's definition by name, from an index made once per configuration: the sweep and
+   * the session table ask for every endpoint, and a search of the list each time made a pass
+   * over 10,000 endpoints quadratic.
+   */
+  private endpointConfig(name: string): EndpointConfig | undefined {
+    const list = this.config.endpoints;
+    if (this.endpointIndex?.of !== list)
+      this.endpointIndex = { of: list, byName: new Map(list.map((e) => [e.name, e])) };
+    return this.endpointIndex.byName.get(name);
+  }
+
+  private endpointIndex:
+    { of: readonly EndpointConfig[]; byName: Map<string, EndpointConfig> } | undefined;
+
   private monitorOf(name: string): MonitorSettings {
-    const own = this.config.endpoints.find((e) => e.name === name)?.monitor;
+    const own = this.endpointConfig(name)?.monitor;
     return { ...this.config.hub.monitor, ...own };
   }
 
