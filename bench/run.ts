@@ -79,7 +79,9 @@ for (const [name, run] of scenarios) {
     const result = await run();
     const produced = Array.isArray(result) ? result : [result];
     console.log(
-      produced.map((r) => `${r.detail ? '(detail) ' : ''}${r.result} [met: ${r.met}]`).join('\n  '),
+      produced
+        .map((r) => `${r.detail ? `(detail: ${r.what}) ` : ''}${r.result} [met: ${r.met}]`)
+        .join('\n  '),
     );
     fresh.set(
       name,
