@@ -2,7 +2,13 @@ import { systemClock } from '@tether/link';
 import type { Clock, Transition } from '@tether/link';
 import type { Logger } from '../log/logger.js';
 import type { Lease } from '../coord/ownership.js';
-import type { EndpointStatusRow, Store, TimelineEntry, ToolCallEntry } from '../store/types.js';
+import type {
+  EndpointStatusRow,
+  StatusBatchResult,
+  Store,
+  TimelineEntry,
+  ToolCallEntry,
+} from '../store/types.js';
 
 /**
  * What the mirror reads of an endpoint's status: the part of the session's EndpointStatus that
@@ -20,7 +26,7 @@ export interface MirroredStatus {
 export interface StatusMirrorOptions {
   /** Times the batches, the retries and each row's updatedAt. Default systemClock. */
   clock?: Clock;
-  /** Calls are logged in one insert per this long at most. Default 200. */
+  /** Status, and calls, are written in one batch per this long at most. Default 200. */
   batchMs?: number;
   /** The first pause before retrying what the database failed; it doubles. Default 1,000. */
   retryFirstMs?: number;
@@ -56,17 +62,35 @@ export function detectedBy(t: Transition): string | null {
 }
 
 /**
- * Mirrors each endpoint's supervisor into the store: one atomic status write per change (with
- * the lease's fence) and one timeline entry. Writes for one endpoint are chained so they land
- * in order; they never block the supervisor. A database that is away is said once; what it
- * failed to take is kept (bounded) and retried until it lands.
+ * Mirrors each endpoint's supervisor into the store. Status goes in batches, at most one every
+ * batchMs: the first change after a quiet spell at once, the rest collected meanwhile and
+ * written together in one transaction — the newest row per endpoint (with the lease's fence)
+ * and every transition for the timeline. A burst of handshakes thus costs a few batches a
+ * second instead of a statement per transition (issue #13). Batches run one at a time, so an
+ * endpoint's rows land in order; they never block the supervisor. A database that is away is
+ * said once; what it failed to take is kept (bounded) and retried until it lands.
+ *
+ *   transition ──> pending (newest row per endpoint, every timeline entry)
+ *                    │  quiet for batchMs: at once; else when batchMs has passed
+ *                    v
+ *                  store.status.writeBatch(rows, entries) ── fails ──> kept as pending;
+ *                    │                                                 retried with a
+ *                    v                                                 growing pause
+ *                  fenced: hand the endpoint over · gone (removed): dropped
  */
 export class StatusMirror {
   private readonly chains = new Map<string, Promise<void>>();
-  /** Writes the database failed, waiting for the retry: the newest status row per endpoint… */
-  private readonly unsentStatus = new Map<string, EndpointStatusRow>();
-  /** …and timeline entries and calls, at most maxUnsent of each (the oldest go first). */
-  private readonly unsentTimeline: TimelineEntry[] = [];
+  /** The next status batch: the newest row per endpoint… */
+  private readonly pendingRows = new Map<string, EndpointStatusRow>();
+  /** …every timeline entry since the last batch (at most maxUnsent while the store is away)… */
+  private pendingTimeline: TimelineEntry[] = [];
+  /** …and the endpoints whose pending row is one the database failed: refused, it is old news. */
+  private readonly retried = new Set<string>();
+  /** A status batch is queued and has not yet taken what is pending. */
+  private statusQueued = false;
+  private statusTimer: unknown;
+  private lastBatchAt = Number.NEGATIVE_INFINITY;
+  /** Calls the database failed, at most maxUnsent (the oldest go first). */
   private readonly unsentCalls: ToolCallEntry[] = [];
   private dropped = 0;
   private outage = false;
@@ -121,62 +145,90 @@ export class StatusMirror {
       this.enqueue(`live:${endpointId}`, async () => {
         if (!(await live(row))) this.fencedOut(endpointId, lease.fence);
       });
-    const entry: TimelineEntry = {
-      endpointId,
-      at: t.at,
-      from: t.from,
-      to: t.to,
-      cause: t.cause.type,
-      code: t.cause.type === 'close' ? t.cause.code : null,
-      reason: reasonOf(t),
-      detectedBy: detectedBy(t),
-      instance: this.instance,
-    };
+    this.pendingRows.set(endpointId, row);
+    this.retried.delete(endpointId);
     // Waiting for a turn in the connect budget is status, not history: in a storm every link
     // waits once, and the timeline would fill with as many rows as there are endpoints.
-    const historic = t.cause.type !== 'budget';
-    this.enqueue(endpointId, () => this.writeStatus(row, historic ? entry : undefined));
+    if (t.cause.type !== 'budget') {
+      this.pendingTimeline.push({
+        endpointId,
+        at: t.at,
+        from: t.from,
+        to: t.to,
+        cause: t.cause.type,
+        code: t.cause.type === 'close' ? t.cause.code : null,
+        reason: reasonOf(t),
+        detectedBy: detectedBy(t),
+        instance: this.instance,
+      });
+      if (this.outage) this.bound(this.pendingTimeline);
+    }
+    this.scheduleStatus();
+  }
+
+  /** At once after a quiet spell, else when batchMs has passed since the last batch. */
+  private scheduleStatus(): void {
+    // While the store is away the retry timer writes what is pending.
+    if (this.statusQueued || this.statusTimer !== undefined || this.outage) return;
+    const wait = this.lastBatchAt + this.settings.batchMs - this.clock.now();
+    if (wait > 0) {
+      this.statusTimer = this.clock.setTimeout(() => {
+        this.statusTimer = undefined;
+        this.queueStatus();
+      }, wait);
+      return;
+    }
+    this.queueStatus();
+  }
+
+  private queueStatus(): void {
+    if (this.statusQueued) return;
+    this.statusQueued = true;
+    this.enqueue('status', () => this.writeStatus().then(() => undefined));
   }
 
   /**
-   * One status row, then its timeline entry. A database that cannot be reached keeps neither
-   * from being said: the row (the newest per endpoint) and the entry wait to be retried.
+   * Writes what is pending as one batch; true when it landed (or there was nothing to write).
+   * A database that cannot be reached keeps all of it, for the retry.
    */
-  private async writeStatus(
-    row: EndpointStatusRow,
-    entry: TimelineEntry | undefined,
-    retried = false,
-  ): Promise<void> {
-    const id = row.endpointId;
-    let written: boolean;
+  private async writeStatus(): Promise<boolean> {
+    this.statusQueued = false;
+    this.lastBatchAt = this.clock.now();
+    if (this.pendingRows.size === 0 && this.pendingTimeline.length === 0) return true;
+    const rows = [...this.pendingRows.values()];
+    const timeline = this.pendingTimeline;
+    const retried = this.retried.size > 0 ? new Set(this.retried) : undefined;
+    this.pendingRows.clear();
+    this.pendingTimeline = [];
+    this.retried.clear();
+    let result: StatusBatchResult;
     try {
-      written = await this.store.status.write(row);
+      result = await this.store.status.writeBatch(rows, timeline);
     } catch (error) {
-      const kept = this.unsentStatus.get(id);
-      if (!kept || kept.updatedAt <= row.updatedAt) this.unsentStatus.set(id, row);
-      if (entry) this.keep(this.unsentTimeline, [entry]);
+      // Back in front of what came meanwhile; a newer row of the same endpoint wins.
+      for (const row of rows) {
+        if (this.pendingRows.has(row.endpointId)) continue;
+        this.pendingRows.set(row.endpointId, row);
+        this.retried.add(row.endpointId);
+      }
+      this.pendingTimeline = timeline.concat(this.pendingTimeline);
+      this.bound(this.pendingTimeline);
       this.failed(error as Error);
-      return;
+      return false;
     }
-    const kept = this.unsentStatus.get(id);
-    if (kept && kept.updatedAt <= row.updatedAt) this.unsentStatus.delete(id);
-    if (!written) {
+    for (const id of result.fenced) {
       // A retried row is old news: refused because we already gave the endpoint up.
-      if (!retried) this.fencedOut(id, row.fence);
-      return;
+      if (retried?.has(id)) continue;
+      this.fencedOut(id, rows.find((row) => row.endpointId === id)!.fence);
     }
-    if (!entry) return;
-    try {
-      await this.store.timeline.append(entry);
-    } catch (error) {
-      this.keep(this.unsentTimeline, [entry]);
-      this.failed(error as Error);
-    }
+    // Removed while its writes waited: its rows went with it, and so do these.
+    if (result.gone.length > 0)
+      this.logger.debug({ endpoints: result.gone }, 'status of removed endpoints not mirrored');
+    return true;
   }
 
-  /** Keeps writes for the retry, the newest ones when there are too many. */
-  private keep<T>(list: T[], entries: readonly T[]): void {
-    list.push(...entries);
+  /** Keeps the newest maxUnsent entries of a list, counting what goes. */
+  private bound<T>(list: T[]): void {
     const over = list.length - this.settings.maxUnsent;
     if (over > 0) {
       list.splice(0, over);
@@ -193,6 +245,9 @@ export class StatusMirror {
         'store unreachable: status, timeline and call-log writes are kept and retried',
       );
     }
+    // The retry writes what is pending; a batch of its own meanwhile would only fail too.
+    this.clock.clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
     if (this.retryTimer !== undefined) return;
     this.retryTimer = this.clock.setTimeout(() => this.retry(), this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, this.settings.retryMaxMs);
@@ -200,25 +255,12 @@ export class StatusMirror {
 
   private retry(): void {
     this.retryTimer = undefined;
-    for (const row of this.unsentStatus.values())
-      this.enqueue(row.endpointId, () => this.writeStatus(row, undefined, true));
-    const timeline = this.unsentTimeline.splice(0);
     const calls = this.unsentCalls.splice(0);
-    this.enqueue('retry', async () => {
-      for (let i = 0; i < timeline.length; i++) {
-        try {
-          await this.store.timeline.append(timeline[i]!);
-        } catch (error) {
-          this.keep(this.unsentTimeline, timeline.slice(i));
-          this.failed(error as Error);
-          break;
-        }
-      }
-      if (calls.length > 0) await this.writeCalls(calls);
-    });
-    this.enqueue('retry', async () => {
-      const waiting = this.unsentStatus.size + this.unsentTimeline.length + this.unsentCalls.length;
-      if (waiting > 0 || !this.outage) return;
+    this.statusQueued = true;
+    this.enqueue('status', async () => {
+      const status = await this.writeStatus();
+      const logged = calls.length === 0 || (await this.writeCalls(calls));
+      if (!status || !logged || !this.outage) return;
       this.outage = false;
       this.retryMs = this.settings.retryFirstMs;
       this.logger.info(
@@ -228,15 +270,20 @@ export class StatusMirror {
           : 'store reachable again; every kept write landed',
       );
       this.dropped = 0;
+      // What came while this batch was on its way waits for the next.
+      if (this.pendingRows.size > 0 || this.pendingTimeline.length > 0) this.scheduleStatus();
     });
   }
 
-  private async writeCalls(batch: ToolCallEntry[]): Promise<void> {
+  private async writeCalls(batch: ToolCallEntry[]): Promise<boolean> {
     try {
       await this.store.toolCalls.appendMany(batch);
+      return true;
     } catch (error) {
-      this.keep(this.unsentCalls, batch);
+      this.unsentCalls.push(...batch);
+      this.bound(this.unsentCalls);
       this.failed(error as Error);
+      return false;
     }
   }
 
@@ -257,7 +304,7 @@ export class StatusMirror {
     this.clock.clearTimeout(this.callTimer);
     this.callTimer = undefined;
     const batch = this.calls.splice(0, this.calls.length);
-    if (batch.length > 0) this.enqueue('calls', () => this.writeCalls(batch));
+    if (batch.length > 0) this.enqueue('calls', () => this.writeCalls(batch).then(() => undefined));
   }
 
   private fencedOut(endpointId: string, fence: number): void {
@@ -268,15 +315,20 @@ export class StatusMirror {
     this.onFencedOut(endpointId);
   }
 
-  /** Stops retrying (the hub stops; what is still unsent is lost with the process). */
+  /** Stops batching and retrying (the hub stops; what is still unsent is lost with the process). */
   close(): void {
     this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.clock.clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
   }
 
-  /** Resolves when every write queued so far has landed (tests, shutdown). */
+  /** Writes what waits for its batch now, and resolves when every write so far has landed. */
   async flush(): Promise<void> {
     this.flushCalls();
+    this.clock.clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+    if (this.pendingRows.size > 0 || this.pendingTimeline.length > 0) this.queueStatus();
     await Promise.all([...this.chains.values()]);
   }
 

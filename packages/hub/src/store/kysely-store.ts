@@ -10,12 +10,16 @@ import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { serversRepo } from './servers.js';
 import { statusRepo } from './status.js';
+import { kyselyStatusBatch } from './status-batch.js';
+import type { WriteStatusBatch } from './status-batch.js';
 import type { Store } from './types.js';
 
 export interface KyselyStoreOptions {
   /** PostgreSQL only: the schema on the search_path, where the tables live. */
   schema?: string;
   now?: () => number;
+  /** The status mirror's batch writer; default multi-row statements through Kysely. */
+  statusBatch?: WriteStatusBatch;
 }
 
 /** One Store over either dialect: the repositories write SQL both SQLite and PostgreSQL accept. */
@@ -52,7 +56,10 @@ export function createKyselyStore(
     },
     endpoints: wrap('endpoints', endpointsRepo(db, now)),
     servers: wrap('servers', serversRepo(db, now)),
-    status: wrap('status', statusRepo(db, now)),
+    status: wrap(
+      'status',
+      statusRepo(db, now, options.statusBatch ?? kyselyStatusBatch(db, dialect)),
+    ),
     timeline: wrap('timeline', timelineRepo(db)),
     toolCalls: wrap('toolCalls', toolCallsRepo(db, now)),
     channels: wrap('channels', channelsRepo(db, now)),

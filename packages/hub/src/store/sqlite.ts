@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from './kysely.js';
 import { toStoreError } from './errors.js';
 import { ownerOnlyDir } from './files.js';
+import { sqliteStatusBatch } from './status-batch.js';
 import { createKyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import type { Store } from './types.js';
@@ -56,7 +57,10 @@ export function openSqlite(options: SqliteOptions): Store {
       throw error;
     }
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    return createKyselyStore(db, 'sqlite', { now: options.now });
+    // The mirror's batches bypass Kysely's query building: statements prepared once, run on the
+    // driver (through Kysely's connection lock).
+    const statusBatch = sqliteStatusBatch(db, database);
+    return createKyselyStore(db, 'sqlite', { now: options.now, statusBatch });
   } catch (error) {
     throw toStoreError(error, `opening SQLite database ${path}`);
   }

@@ -99,6 +99,12 @@ export interface Overlay {
   updatedAt: number;
 }
 
+/** What a status batch did not write: rows refused by the fence, and endpoints not stored. */
+export interface StatusBatchResult {
+  fenced: string[];
+  gone: string[];
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass as `before` for the next (older) page; null at the end. */
@@ -138,6 +144,17 @@ export interface Store {
      * fence: a deposed owner's late write is refused. Returns whether it was written.
      */
     write(row: EndpointStatusRow): Promise<boolean>;
+    /**
+     * The mirror's batch, in one transaction: each row upserted under the same fence rule as
+     * `write`, then the timeline entries appended in their order. At most one row per endpoint
+     * (the newest). A row refused by the fence takes the batch's entries of its endpoint with it;
+     * an endpoint no longer stored (removed while its writes waited) is skipped with its entries,
+     * not a failure of the batch. Both are said by endpoint id, in the order of `rows`.
+     */
+    writeBatch(
+      rows: readonly EndpointStatusRow[],
+      timeline: readonly TimelineEntry[],
+    ): Promise<StatusBatchResult>;
     get(endpointId: string): Promise<EndpointStatusRow | undefined>;
     list(): Promise<EndpointStatusRow[]>;
     /**

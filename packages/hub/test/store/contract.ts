@@ -414,6 +414,86 @@ export function describeStoreContract(name: string, open: OpenForTest): void {
       expect(await store.overlays.remove(id)).toBe(false);
     });
 
+    it('status batch: every row upserted and every entry appended in order, in one call', async () => {
+      const [a, b] = [unique('e'), unique('e')];
+      for (const id of [a, b]) await store.endpoints.put(endpoint(id));
+      await store.status.write(status(a, { state: 'connecting' }));
+      const rows = [status(a, { state: 'ready', attempts: 2 }), status(b, { state: 'parked' })];
+      const entries = [transition(a, 1), transition(b, 2), transition(a, 3), transition(a, 4)];
+      expect(await store.status.writeBatch(rows, entries)).toEqual({ fenced: [], gone: [] });
+      expect(await store.status.get(a)).toEqual(rows[0]);
+      expect(await store.status.get(b)).toEqual(rows[1]);
+      const timeline = (await store.timeline.page(a)).items.map((e) => e.reason);
+      expect(timeline).toEqual(['drop 4', 'drop 3', 'drop 1']);
+      expect((await store.timeline.page(b)).items).toHaveLength(1);
+      expect(await store.status.writeBatch([], [])).toEqual({ fenced: [], gone: [] });
+    });
+
+    it('status batch: a row with an older fence is refused with its entries, the others land', async () => {
+      const [taken, mine] = [unique('e'), unique('e')];
+      for (const id of [taken, mine]) await store.endpoints.put(endpoint(id));
+      const current = status(taken, { owner: 'hub-b', fence: 7 });
+      await store.status.write(current);
+      const result = await store.status.writeBatch(
+        [status(taken, { fence: 6, state: 'backoff' }), status(mine, { fence: 6 })],
+        [transition(taken, 1), transition(mine, 2)],
+      );
+      expect(result).toEqual({ fenced: [taken], gone: [] });
+      expect(await store.status.get(taken)).toEqual(current);
+      expect((await store.timeline.page(taken)).items).toEqual([]);
+      expect(await store.status.get(mine)).toEqual(status(mine, { fence: 6 }));
+      expect((await store.timeline.page(mine)).items).toHaveLength(1);
+    });
+
+    it('status batch: an endpoint no longer stored is skipped (said as gone), not a failure of the batch', async () => {
+      const [removed, never, kept] = [unique('e'), unique('ghost'), unique('e')];
+      for (const id of [removed, kept]) await store.endpoints.put(endpoint(id));
+      await store.endpoints.remove(removed);
+      const result = await store.status.writeBatch(
+        [status(removed), status(never), status(kept)],
+        [transition(removed, 1), transition(kept, 2), transition(never, 3)],
+      );
+      expect(result).toEqual({ fenced: [], gone: [removed, never] });
+      expect(await store.status.get(removed)).toBeUndefined();
+      expect((await store.timeline.page(removed)).items).toEqual([]);
+      expect(await store.status.get(kept)).toEqual(status(kept));
+      expect((await store.timeline.page(kept)).items).toHaveLength(1);
+    });
+
+    it('status batch: one row per endpoint, and a batch that fails writes nothing', async () => {
+      const [a, b] = [unique('e'), unique('e')];
+      for (const id of [a, b]) await store.endpoints.put(endpoint(id));
+      const twice = await rejection(store.status.writeBatch([status(a), status(a)], []));
+      expect(twice.code).toBe('STORE_INVALID');
+      const broken = { ...transition(b, 2), cause: null as unknown as string };
+      const error = await rejection(
+        store.status.writeBatch([status(a), status(b)], [transition(a, 1), broken]),
+      );
+      expect(error.code).toBe('STORE_INVALID');
+      expect(await store.status.get(a)).toBeUndefined();
+      expect((await store.timeline.page(a)).items).toEqual([]);
+    });
+
+    it("status batch: 6,000 rows and entries, past one statement's bound parameters", async () => {
+      const { source: _, ...plain } = endpoint('x');
+      const prefix = unique('wide');
+      const ids = Array.from(
+        { length: 6_000 },
+        (_, i) => `${prefix}-${String(i).padStart(4, '0')}`,
+      );
+      await store.endpoints.provision(ids.map((id) => ({ ...plain, id, name: id })));
+      const result = await store.status.writeBatch(
+        ids.map((id, i) => status(id, { attempts: i })),
+        ids.map((id, i) => transition(id, i)),
+      );
+      expect(result).toEqual({ fenced: [], gone: [] });
+      const mine = (await store.status.list()).filter((row) => row.endpointId.startsWith(prefix));
+      expect(mine.map((row) => row.attempts)).toEqual(ids.map((_, i) => i));
+      const last = await store.timeline.page(ids[5_999]);
+      expect(last.items.map((e) => e.reason)).toEqual(['drop 5999']);
+      await store.endpoints.provision([]);
+    });
+
     it('50 parallel status writes with increasing fences end with the highest fence', async () => {
       const id = unique('e');
       await store.endpoints.put(endpoint(id));

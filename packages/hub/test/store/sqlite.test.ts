@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 import { writeThenKill9 } from './abandon.js';
 import { describeStoreContract } from './contract.js';
-import { rejection, unique } from './fixtures.js';
+import { endpoint, rejection, status, transition, unique } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,6 +44,31 @@ describe('SQLite specifics', () => {
     const error = await rejection(openStore({ file: join(dir, 'missing', 'dir', 'x.db') }));
     expect(error.code).toBe('STORE_UNAVAILABLE');
     expect(error.message).toContain('missing');
+  });
+
+  it("prepares the status batch's statements once, not per row or per batch", async () => {
+    const store = await openStore({ file: ':memory:' });
+    try {
+      await store.migrate();
+      const ids = [unique('e'), unique('e'), unique('e')];
+      for (const id of ids) await store.endpoints.put(endpoint(id));
+      const prepare = vi.spyOn(BetterSqlite3.prototype, 'prepare');
+      const batch = (n: number) =>
+        store.status.writeBatch(
+          ids.map((id) => status(id, { attempts: n })),
+          ids.map((id) => transition(id, n)),
+        );
+      await batch(1);
+      const first = prepare.mock.calls.length;
+      expect(first).toBeLessThanOrEqual(3);
+      for (let n = 2; n <= 6; n++) await batch(n);
+      expect(prepare.mock.calls.length).toBe(first);
+      expect((await store.status.get(ids[2]!))?.attempts).toBe(6);
+      expect((await store.timeline.page(ids[0]!)).items).toHaveLength(6);
+    } finally {
+      vi.restoreAllMocks();
+      await store.close();
+    }
   });
 
   it('keeps every write of a process killed with SIGKILL', async () => {
