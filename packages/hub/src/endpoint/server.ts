@@ -2,7 +2,7 @@ import { Server } from '@modelcontextprotocol/server';
 import { systemClock } from '@tether/link';
 import type { Clock } from '@tether/link';
 import { ErrorCode } from '@tether/protocol';
-import type { JsonRpcId, JsonRpcRequest } from '@tether/protocol';
+import type { JsonRpcRequest } from '@tether/protocol';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { ToolResult, UpstreamTool } from '../upstream/types.js';
 import type { EndpointCalls } from './calls.js';
@@ -122,7 +122,7 @@ export function answerToolCall(
   if (args !== undefined && !isObject(args))
     return socket.error(id, ErrorCode.InvalidParams, 'Invalid params: arguments must be an object');
   const controller = socket.track(id);
-  void answer(ports, socket, controller, id, name, args, params)
+  void answer(ports, socket, controller, name, args, params)
     .then(
       (result) => socket.result(id, result),
       (error: unknown) => {
@@ -139,7 +139,6 @@ async function answer(
   ports: ToolCallPorts,
   socket: CallSocket,
   controller: AbortController,
-  id: JsonRpcId,
   name: string,
   args: Record<string, unknown> | undefined,
   params: Record<string, unknown>,
