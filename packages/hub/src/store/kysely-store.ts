@@ -5,6 +5,7 @@ import { overlaysRepo } from './overlays.js';
 import { endpointsRepo } from './endpoints.js';
 import { StoreError, toStoreError } from './errors.js';
 import { timelineRepo, toolCallsRepo } from './history.js';
+import type { AppendCalls } from './history.js';
 import { runMigrations, schemaIsCurrent } from './migrations.js';
 import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
@@ -20,6 +21,8 @@ export interface KyselyStoreOptions {
   now?: () => number;
   /** The status mirror's batch writer; default multi-row statements through Kysely. */
   statusBatch?: WriteStatusBatch;
+  /** The call log's batch writer; likewise. */
+  appendCalls?: AppendCalls;
 }
 
 /** One Store over either dialect: the repositories write SQL both SQLite and PostgreSQL accept. */
@@ -61,7 +64,7 @@ export function createKyselyStore(
       statusRepo(db, now, options.statusBatch ?? kyselyStatusBatch(db, dialect)),
     ),
     timeline: wrap('timeline', timelineRepo(db)),
-    toolCalls: wrap('toolCalls', toolCallsRepo(db, now)),
+    toolCalls: wrap('toolCalls', toolCallsRepo(db, now, options.appendCalls)),
     channels: wrap('channels', channelsRepo(db, now)),
     overlays: wrap('overlays', overlaysRepo(db, now)),
   };

@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from './kysely.js';
 import { toStoreError } from './errors.js';
 import { ownerOnlyDir } from './files.js';
+import { sqliteAppendCalls } from './history.js';
 import { sqliteStatusBatch } from './status-batch.js';
 import { createKyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
@@ -57,10 +58,11 @@ export function openSqlite(options: SqliteOptions): Store {
       throw error;
     }
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    // The mirror's batches bypass Kysely's query building: statements prepared once, run on the
+    // The mirror's batches (status, call log) bypass Kysely's query building: statements prepared once, run on the
     // driver (through Kysely's connection lock).
     const statusBatch = sqliteStatusBatch(db, database);
-    return createKyselyStore(db, 'sqlite', { now: options.now, statusBatch });
+    const appendCalls = sqliteAppendCalls(db, database);
+    return createKyselyStore(db, 'sqlite', { now: options.now, statusBatch, appendCalls });
   } catch (error) {
     throw toStoreError(error, `opening SQLite database ${path}`);
   }

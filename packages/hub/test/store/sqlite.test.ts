@@ -71,6 +71,39 @@ describe('SQLite specifics', () => {
     }
   });
 
+  it('logs batches of tool calls through one statement prepared once, keeping every field', async () => {
+    const store = await openStore({ file: ':memory:' });
+    try {
+      await store.migrate();
+      const call = (i: number) => ({
+        endpointId: i % 2 === 0 ? 'home' : null,
+        tool: `t${i}`,
+        server: 'calc',
+        at: 1_000 + i,
+        durationMs: i / 2,
+        outcome: i % 3 === 0 ? ('error' as const) : ('ok' as const),
+        argsBytes: i,
+        resultBytes: 2 * i,
+        error: i % 3 === 0 ? `failed ${i}` : null,
+      });
+      const prepare = vi.spyOn(BetterSqlite3.prototype, 'prepare');
+      await store.toolCalls.appendMany([0, 1, 2].map(call));
+      const first = prepare.mock.calls.length;
+      expect(first).toBeLessThanOrEqual(1);
+      for (let n = 1; n <= 5; n++)
+        await store.toolCalls.appendMany(Array.from({ length: 10 * n }, (_, i) => call(i)));
+      expect(prepare.mock.calls.length).toBe(first);
+      const page = await store.toolCalls.page({ limit: 200 });
+      expect(page.items).toHaveLength(3 + 150);
+      const oldest = page.items.at(-1)!;
+      expect(oldest).toMatchObject({ ...call(0), id: expect.any(Number) });
+      expect(page.items.at(-3)).toMatchObject(call(2));
+    } finally {
+      vi.restoreAllMocks();
+      await store.close();
+    }
+  });
+
   it('keeps every write of a process killed with SIGKILL', async () => {
     const file = join(dir, 'killed.db');
     const id = unique('e');
