@@ -86,7 +86,9 @@ function expectTokenNowhere() {
   for (const line of printed) expect(line).not.toContain(TOKEN);
 }
 
-describe('the CLI against a hub that has an admin token', () => {
+// Each test starts a hub (its own waits are bounded at 10 s each) and then waits again: the
+// test's limit must exceed the sum of its bounds, or a loaded machine reads as a hang.
+describe('the CLI against a hub that has an admin token', { timeout: 45_000 }, () => {
   it('without the token, status, tools and call say how to log in', async () => {
     const { url } = await protectedHub();
     expect(await failure(status({ url, once: true }))).toMatch(NEEDS_TOKEN);
