@@ -122,10 +122,14 @@ export function answerToolCall(
   if (args !== undefined && !isObject(args))
     return socket.error(id, ErrorCode.InvalidParams, 'Invalid params: arguments must be an object');
   const controller = socket.track(id);
+  // A call the endpoint cancelled, or whose socket closed, is not answered (MCP: the receiver
+  // of a cancellation should not; a closed socket could not carry it).
+  const answerable = () => !controller.signal.aborted;
   void answer(ports, socket, controller, name, args, params)
     .then(
-      (result) => socket.result(id, result),
+      (result) => answerable() && socket.result(id, result),
       (error: unknown) => {
+        if (!answerable()) return;
         if (error instanceof UnknownTool) socket.error(id, ErrorCode.InvalidParams, error.message);
         else socket.error(id, ErrorCode.InternalError, (error as Error)?.message ?? String(error));
       },

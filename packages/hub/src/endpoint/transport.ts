@@ -194,7 +194,9 @@ export class LinkTransport implements Transport, CallSocket {
       if (callId !== id) continue;
       found = true;
       this.calls.delete(controller);
-      const reason = isObject(params) && typeof params.reason === 'string' ? params.reason : '';
+      // The endpoint's words, cut short: they travel on to the server and into the log.
+      const given = isObject(params) && typeof params.reason === 'string' ? params.reason : '';
+      const reason = given.length > 200 ? `${given.slice(0, 200)}…` : given;
       controller.abort(new Error(`cancelled by the endpoint${reason ? `: ${reason}` : ''}`));
     }
     return found;

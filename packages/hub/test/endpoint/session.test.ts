@@ -169,6 +169,9 @@ describe('endpoint session against the official endpoint', () => {
       result: { content: [{ text: '{"a":1}' }] },
     });
     expect(sim.accounting().handshakes).toBe(1);
+    // A cancelled request gets no answer (MCP: the receiver should not send one); the echo's
+    // answer came after the cancelled call had ended, so one would have arrived by now.
+    expect(sim.frames.filter((f) => f.direction === 'in' && f.data.includes('call-7'))).toEqual([]);
   });
 
   it('reconnects once, debounced, when its tool set changes, and the endpoint sees the new tools', async () => {
