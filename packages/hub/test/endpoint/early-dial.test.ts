@@ -9,7 +9,6 @@ import { EndpointSimulator, fakeStdioServerParams, waitUntil } from '@tether/tes
 import type { CatalogEntry } from '../../src/catalog/catalog.js';
 import { DEFAULT_HUB } from '../../src/config/index.js';
 import type { ServerConfig, TetherConfig } from '../../src/config/types.js';
-import type { EndpointCalls } from '../../src/endpoint/calls.js';
 import { createEndpointServer, TOOLS_WAIT_MS } from '../../src/endpoint/server.js';
 import { Hub } from '../../src/hub.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -138,7 +137,6 @@ describe('createEndpointServer: tools/list and the ready port', () => {
       ...ports,
       earlyReplies: () => false,
       listed: (entries) => listed.push(entries.map((e) => e.name)),
-      calls: {} as EndpointCalls,
     });
     const [a, b] = InMemoryTransport.createLinkedPair();
     const client = new Client({ name: 'test', version: '0' });
