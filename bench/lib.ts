@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { ephemeralLow } from '../packages/hub/test/cluster/harness.js';
 
 /** One row of the main table of docs/benchmarks.md. */
 export interface Row {
@@ -86,17 +87,6 @@ export async function startSimProcessBelowEphemeral(): Promise<SimProcess> {
     } catch (error) {
       if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) throw error;
     }
-  }
-}
-
-function ephemeralLow(): number {
-  try {
-    const low = Number(
-      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
-    );
-    return low > 11_000 ? low : 32_768;
-  } catch {
-    return 32_768;
   }
 }
 

@@ -508,7 +508,7 @@ export class Instance {
 }
 
 /** The first port the kernel hands out as an ephemeral source port (Linux; 32768 elsewhere). */
-function ephemeralLow(): number {
+export function ephemeralLow(): number {
   try {
     const low = Number(
       readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
