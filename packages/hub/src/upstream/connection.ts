@@ -15,7 +15,7 @@ import { Deadline, SDK_TIMEOUT_OFF_MS } from './deadline.js';
 import { abandonedReason, closedReason } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
 import { tooLargeResponse } from './limits.js';
-import { CallRelay } from './relay.js';
+import { CallRelay, isToolResult } from './relay.js';
 import { ChildProcessTransport, describeExit } from './stdio-transport.js';
 import { walkToolList } from './tool-list.js';
 import type { ToolListing, ToolsPage } from './tool-list.js';
@@ -58,10 +58,9 @@ const toolsPageSchema = z.custom<ToolsPage>(
     (value.nextCursor === undefined || typeof value.nextCursor === 'string'),
   { message: 'not a tools/list result' },
 );
-const toolResultSchema = z.custom<ToolResult>(
-  (value) => isRecord(value) && Array.isArray(value.content),
-  { message: 'not a tools/call result' },
-);
+const toolResultSchema = z.custom<ToolResult>(isToolResult, {
+  message: 'not a tools/call result',
+});
 
 /**
  * One session with an upstream: an SDK Client over one transport. The supervisor makes a new

@@ -20,8 +20,15 @@ interface Pending {
   onAbort: (() => void) | undefined;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** What a tools/call result must be for the hub to relay it: an object with a content array. */
+export function isToolResult(value: unknown): value is ToolResult {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Array.isArray((value as { content?: unknown }).content)
+  );
+}
 
 /**
  * `tools/call` on a session of the 2025 protocol era as plain JSON-RPC beside the SDK's client:
@@ -87,8 +94,7 @@ export class CallRelay {
       const pending = this.settle(m.id)!;
       if (m.error !== undefined)
         pending.reject(ProtocolError.fromError(m.error.code, m.error.message, m.error.data));
-      else if (isRecord(m.result) && Array.isArray(m.result.content))
-        pending.resolve(m.result as ToolResult);
+      else if (isToolResult(m.result)) pending.resolve(m.result);
       else
         pending.reject(
           new SdkError(
