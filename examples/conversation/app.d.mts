@@ -4,6 +4,8 @@ export interface ConversationState {
   conversationId: string;
   language: 'en' | 'fr' | 'zh';
   history: Array<{ from: 'user' | 'server'; text: string }>;
+  /** The conversation this one was seeded from, when the client's previous session expired. */
+  continuedFrom?: string;
 }
 
 export interface ConversationServerOptions {

@@ -66,14 +66,21 @@ export async function startConversationServer(options = {}) {
     pingIntervalMs: options.pingIntervalMs,
     tickMs: Math.min(250, (options.heartbeatMs ?? 5_000) / 4),
     // Set-up runs for new sessions only: a resume hands back the state below untouched.
+    // The language comes from the hello's context (the Unity and console clients send one), else
+    // from ?lang=. A session that expired hands over its last state: the new conversation is
+    // seeded with its language and recent history, and says which one it continues.
     onNewSession(session, info) {
       const url = new URL(info.request?.url ?? '/', 'http://localhost');
-      const language = GREETING[url.searchParams.get('lang')] ? url.searchParams.get('lang') : 'en';
+      const asked = info.context?.language ?? url.searchParams.get('lang');
+      const previous = info.previousState;
+      const language = GREETING[asked] ? asked : (previous?.language ?? 'en');
       const conversationId = randomBytes(4).toString('hex');
+      const continuedFrom = previous?.conversationId;
       const text = GREETING[language](conversationId);
-      session.send({ kind: 'conversation', conversationId, language, text });
+      session.send({ kind: 'conversation', conversationId, language, text, continuedFrom });
       log(`new conversation ${conversationId} (${language}, ${info.reason})`);
-      return { conversationId, language, history: [{ from: 'server', text }] };
+      const history = [...(previous?.history ?? []).slice(-20), { from: 'server', text }];
+      return { conversationId, language, history, continuedFrom };
     },
     onResume(session, info) {
       log(

@@ -11,6 +11,7 @@ interface ServerMessage {
   language?: string;
   n?: number;
   of?: number;
+  continuedFrom?: string;
 }
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -43,6 +44,7 @@ client.on('message', (body) => {
     $('conversation').textContent = message.conversationId ?? '?';
     $('language').textContent = message.language ?? '?';
     line(message.text ?? '', 'server');
+    if (message.continuedFrom) line(`(continues ${message.continuedFrom})`, 'separator');
   } else if (message.kind === 'tick') {
     line(`tick ${message.n} of ${message.of}`, 'tick');
   } else {

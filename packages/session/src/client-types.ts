@@ -10,6 +10,12 @@ export interface SessionClientOptions {
   socketFactory?: SocketFactory;
   clock?: Clock;
   random?: () => number;
+  /**
+   * The application's context, sent in every hello (language, conversation id, anything JSON up
+   * to 64 KiB): the server's set-up of a new session gets it, so it can seed the session. A
+   * function is read at every hello.
+   */
+  context?: unknown;
   /** App heartbeat interval; by default the one the server asks for in its welcome. */
   heartbeatMs?: number;
   /** A socket that opens but brings no welcome within this is dropped and retried. Default 10 s. */

@@ -150,12 +150,15 @@ export class SessionClient extends Emitter<SessionClientEvents> {
   private onTransition(t: Transition): void {
     if (this.current === 'closed') return;
     if (t.to === 'open') {
+      const option = this.options.context;
+      const context = typeof option === 'function' ? (option as () => unknown)() : option;
       this.raw(
         encode({
           type: 'hello',
           version: PROTOCOL_VERSION,
           resumeToken: this.token,
           lastSeq: this.token ? this.inbound.lastSeq : 0,
+          ...(context !== undefined && { context }),
         }),
       );
       const ms = this.options.welcomeTimeoutMs ?? 10_000;

@@ -46,7 +46,15 @@ export interface HelloFrame {
   resumeToken?: string | null;
   /** Highest server sequence number received in order (0: none). */
   lastSeq: number;
+  /**
+   * The application's context (language, conversation id, anything JSON), handed to the
+   * server's set-up of a new session and to its resume hook. At most MAX_CONTEXT_BYTES.
+   */
+  context?: unknown;
 }
+
+/** The largest hello context, as UTF-8 JSON: it is application data, not a payload channel. */
+export const MAX_CONTEXT_BYTES = 64 * 1024;
 export interface WelcomeFrame {
   type: 'welcome';
   version: number;
@@ -93,11 +101,14 @@ export function parseClientFrame(text: string): Parsed<ClientFrame> {
       if (f.resumeToken != null && typeof f.resumeToken !== 'string')
         return bad('resumeToken must be a string');
       if (!isSeq(f.lastSeq ?? 0)) return bad('lastSeq must be a non-negative integer');
+      if (f.context !== undefined && utf8Length(JSON.stringify(f.context)) > MAX_CONTEXT_BYTES)
+        return bad(`hello context larger than ${MAX_CONTEXT_BYTES} bytes`);
       return ok({
         type: 'hello',
         version: f.version,
         resumeToken: (f.resumeToken as string | null | undefined) ?? null,
         lastSeq: (f.lastSeq as number | undefined) ?? 0,
+        ...(f.context !== undefined && { context: f.context }),
       });
     case 'data':
     case 'ack':

@@ -53,6 +53,22 @@ const data = (socket: { sent: Array<Record<string, unknown>> }) =>
   socket.sent.filter((f) => f.type === 'data').map((f) => [f.seq, f.body]);
 
 describe('session client (fake clock)', () => {
+  it('sends the app context in every hello, read again each time when it is a function', async () => {
+    let language = 'fr';
+    const { clock, sockets, welcomed } = setup({ context: () => ({ language }) });
+    welcomed();
+    expect(sockets.last().sent[0]).toMatchObject({ type: 'hello', context: { language: 'fr' } });
+    language = 'zh';
+    sockets.last().peerClose(1006);
+    clock.advance(0);
+    expect(sockets.sockets).toHaveLength(2);
+    sockets.last().open();
+    expect(sockets.last().sent[0]).toMatchObject({ type: 'hello', context: { language: 'zh' } });
+    const plain = setup();
+    plain.welcomed();
+    expect(plain.sockets.last().sent[0]).not.toHaveProperty('context');
+  });
+
   it('says hello first, holds sends until the welcome, then sends them in order', async () => {
     const { client, sockets, welcomed, fresh } = setup();
     client.send('a');

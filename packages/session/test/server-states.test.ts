@@ -4,6 +4,7 @@ import { CloseCode } from '../src/index.js';
 import { MemorySessionStore, SessionServer } from '../src/server/index.js';
 import type {
   ExpiredSession,
+  NewSessionInfo,
   Session,
   SessionServerOptions,
   SessionStatus,
@@ -205,6 +206,74 @@ describe('server session states (fake clock)', () => {
     const elsewhere = setup({ store: new MemorySessionStore() });
     const stranger = await elsewhere.connect({ resumeToken: token, lastSeq: 1 });
     expect(stranger.sent[0]).toMatchObject({ resumed: false, reason: 'unknown' });
+  });
+
+  it("hands the hello's context to set-up, and past the window the expired session's id and last state too", async () => {
+    const infos: NewSessionInfo<Convo>[] = [];
+    const resumed: unknown[] = [];
+    const { connect, advance } = setup({
+      onNewSession: (session, info) => {
+        infos.push(info);
+        const context = info.context as { language?: string } | undefined;
+        return {
+          conversationId: info.previousState?.conversationId ?? `c${infos.length}`,
+          language: context?.language ?? 'en',
+        };
+      },
+      onResume: (_session, info) => resumed.push(info.context),
+    });
+    const first = await connect({ context: { language: 'fr', conversationId: 'app-7' } });
+    expect(infos[0]).toMatchObject({
+      reason: 'new',
+      previousSessionId: null,
+      context: { language: 'fr', conversationId: 'app-7' },
+    });
+    expect(infos[0]!.previousState).toBeUndefined();
+    const id = first.sent[0]!.sessionId as string;
+    const token = first.sent[0]!.resumeToken as string;
+    first.handlers.closed();
+
+    const again = await connect({ resumeToken: token, lastSeq: 0, context: { language: 'de' } });
+    expect(again.sent[0]).toMatchObject({ resumed: true });
+    expect(resumed).toEqual([{ language: 'de' }]);
+    const next = again.sent[0]!.resumeToken as string;
+    again.handlers.closed();
+
+    await advance(10_100);
+    const late = await connect({ resumeToken: next, lastSeq: 0, context: { language: 'zh' } });
+    expect(late.sent[0]).toMatchObject({ resumed: false, reason: 'expired' });
+    expect(infos[1]).toMatchObject({
+      reason: 'expired',
+      previousSessionId: id,
+      previousState: { conversationId: 'c1', language: 'fr' },
+      context: { language: 'zh' },
+    });
+  });
+
+  it("keeps an expired session's state from a hello that names the session without its token", async () => {
+    const infos: NewSessionInfo<Convo>[] = [];
+    const { connect, advance } = setup({
+      onNewSession: (_session, info) => {
+        infos.push(info);
+        return { conversationId: `c${infos.length}`, language: 'en' };
+      },
+    });
+    const first = await connect();
+    const id = first.sent[0]!.sessionId as string;
+    first.handlers.closed();
+    await advance(10_100);
+    const guess = await connect({ resumeToken: `${id}.${'A'.repeat(32)}`, lastSeq: 0 });
+    expect(guess.sent[0]).toMatchObject({ resumed: false, reason: 'expired' });
+    expect(infos[1]).toMatchObject({ reason: 'expired', previousSessionId: id });
+    expect(infos[1]!.previousState).toBeUndefined();
+  });
+
+  it('refuses a hello whose context is larger than 64 KiB (4400)', async () => {
+    const { connect, setups } = setup();
+    const t = await connect({ context: { blob: 'x'.repeat(64 * 1024) } });
+    expect(t.closedWith).toMatchObject({ code: CloseCode.ProtocolError });
+    expect(t.closedWith!.reason).toMatch(/context/);
+    expect(setups).toEqual([]);
   });
 
   it('bounds the replay buffer and says in the welcome how much was lost', async () => {

@@ -103,7 +103,7 @@ export function storeContract(
         });
         await store.create(record('s3'), [], 0);
         expect(await store.commit('s3', 1, { detachedAt: 100 }, 100)).toBe(true);
-        expect(await store.claim('s3', 's3-t1', 's3-t2', 'a', 100 + WINDOW)).toEqual({
+        expect(await store.claim('s3', 's3-t1', 's3-t2', 'a', 100 + WINDOW)).toMatchObject({
           ok: false,
           reason: 'expired',
         });
@@ -111,6 +111,36 @@ export function storeContract(
         expect(await store.remove('s4', 2, 10)).toBeNull();
         expect(await store.remove('s4', 1, 10)).toEqual({ id: 's4', state: '{"lang":"en"}' });
         expect(await store.claim('s4', 's4-t1', 's4-t2', 'a', 20)).toEqual({
+          ok: false,
+          reason: 'expired',
+          state: '{"lang":"en"}',
+        });
+      }),
+    );
+
+    it(
+      "gives an expired session's last state only to a claim with its own token",
+      withStore(async (store) => {
+        await store.create(record('s5'), [], 0);
+        expect(await store.commit('s5', 1, { state: '{"lang":"fr"}', detachedAt: 100 }, 100)).toBe(
+          true,
+        );
+        // Past its window, not reaped yet.
+        expect(await store.claim('s5', 's5-t1', 's5-t2', 'a', 100 + WINDOW)).toEqual({
+          ok: false,
+          reason: 'expired',
+          state: '{"lang":"fr"}',
+        });
+        expect(await store.reap(100 + WINDOW, 'a', 0, 10)).toEqual([
+          { id: 's5', state: '{"lang":"fr"}' },
+        ]);
+        // Reaped: the tombstone remembers it for its own client only.
+        expect(await store.claim('s5', 's5-t1', 's5-t2', 'a', 200 + WINDOW)).toEqual({
+          ok: false,
+          reason: 'expired',
+          state: '{"lang":"fr"}',
+        });
+        expect(await store.claim('s5', 'guess', 's5-t2', 'a', 200 + WINDOW)).toEqual({
           ok: false,
           reason: 'expired',
         });

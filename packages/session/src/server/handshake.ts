@@ -40,7 +40,7 @@ export class Handshakes<S> {
 
   async answer(conn: Connection, hello: HelloFrame): Promise<void> {
     const token = hello.resumeToken;
-    if (!token) return this.create(conn, 'new', null);
+    if (!token) return this.create(conn, hello, 'new', null);
     const id = tokenSessionId(token);
     if (!id) return this.deps.refuse(conn, 'bad resume token', CloseCode.BadResumeToken);
     const resumed = await this.locked(id, async () => {
@@ -60,7 +60,7 @@ export class Handshakes<S> {
         return result;
       };
       const result = held ? await held.journal.exclusive(claim) : await claim();
-      if (!result.ok) return result.reason;
+      if (!result.ok) return result;
       let session = held?.live ? held : undefined;
       if (!session) {
         const s = result.session;
@@ -76,19 +76,30 @@ export class Handshakes<S> {
         session.journal.start();
       }
       const info = this.attach(conn, session, hello.lastSeq, { token: next, resumed: true });
-      this.deps.options.onResume?.(session, { ...info, request: conn.request });
+      this.deps.options.onResume?.(session, {
+        ...info,
+        context: hello.context,
+        request: conn.request,
+      });
       this.deps.welcomed(conn, session, { resumed: true });
-      return 'ok' as const;
+      return { ok: true } as const;
     });
-    if (resumed === 'bad-token')
+    if (resumed.ok) return;
+    if (resumed.reason === 'bad-token')
       return this.deps.refuse(conn, 'bad resume token', CloseCode.BadResumeToken);
-    if (resumed !== 'ok') return this.create(conn, resumed, id);
+    const previousState =
+      resumed.reason === 'expired' && resumed.state !== undefined
+        ? (JSON.parse(resumed.state) as S)
+        : undefined;
+    return this.create(conn, hello, resumed.reason, id, previousState);
   }
 
   private async create(
     conn: Connection,
+    hello: HelloFrame,
     reason: NewSessionReason,
     previousSessionId: string | null,
+    previousState?: S,
   ): Promise<void> {
     const { clock, onNewSession } = this.deps.options;
     const id = newSessionId();
@@ -107,6 +118,8 @@ export class Handshakes<S> {
       const state = await onNewSession?.(session, {
         reason,
         previousSessionId,
+        ...(previousState !== undefined && { previousState }),
+        context: hello.context,
         request: conn.request,
       });
       session.setState(state as S);

@@ -7,6 +7,13 @@ import type {
   StoredSession,
 } from './store.js';
 
+/** What is left of an expired session: enough to tell its own client what it was. */
+interface Tombstone {
+  until: number;
+  tokenHashes: Array<string | null>;
+  state: string;
+}
+
 interface Held {
   session: StoredSession;
   replay: ReplayEntry[];
@@ -15,7 +22,10 @@ interface Held {
 }
 
 export interface MemoryStoreOptions {
-  /** How long an expired session is remembered as expired rather than unknown. Default 1 h. */
+  /**
+   * How long an expired session is remembered as expired rather than unknown, with its last
+   * state for the client that held it. Default 1 h.
+   */
   tombstoneMs?: number;
 }
 
@@ -25,7 +35,7 @@ export interface MemoryStoreOptions {
  */
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Held>();
-  private readonly tombstones = new Map<string, number>();
+  private readonly tombstones = new Map<string, Tombstone>();
   private readonly listeners = new Set<(id: string, epoch: number, owner: string) => void>();
   private readonly tombstoneMs: number;
 
@@ -53,12 +63,18 @@ export class MemorySessionStore implements SessionStore {
   ): Promise<ClaimResult> {
     await tick();
     const held = this.sessions.get(id);
-    if (!held) return { ok: false, reason: this.tombstoned(id, now) ? 'expired' : 'unknown' };
+    if (!held) {
+      const grave = this.tombstones.get(id);
+      if (!grave || grave.until <= now) return { ok: false, reason: 'unknown' };
+      return grave.tokenHashes.includes(tokenHash)
+        ? { ok: false, reason: 'expired', state: grave.state }
+        : { ok: false, reason: 'expired' };
+    }
     const s = held.session;
     if (tokenHash !== s.tokenHash && tokenHash !== s.prevTokenHash)
       return { ok: false, reason: 'bad-token' };
     // Past its window but not reaped yet: expired all the same; the reaper fires the hook.
-    if (held.deadline <= now) return { ok: false, reason: 'expired' };
+    if (held.deadline <= now) return { ok: false, reason: 'expired', state: s.state };
     s.prevTokenHash = tokenHash;
     s.tokenHash = nextTokenHash;
     s.epoch += 1;
@@ -105,7 +121,7 @@ export class MemorySessionStore implements SessionStore {
     limit: number,
   ): Promise<ExpiredRecord[]> {
     await tick();
-    for (const [id, until] of this.tombstones) if (until <= now) this.tombstones.delete(id);
+    for (const [id, grave] of this.tombstones) if (grave.until <= now) this.tombstones.delete(id);
     const reaped: ExpiredRecord[] = [];
     for (const [id, held] of this.sessions) {
       if (reaped.length >= limit) break;
@@ -134,13 +150,14 @@ export class MemorySessionStore implements SessionStore {
 
   private bury(id: string, held: Held, now: number): ExpiredRecord {
     this.sessions.delete(id);
-    this.tombstones.set(id, now + this.tombstoneMs);
+    const { tokenHash, prevTokenHash, state } = held.session;
+    this.tombstones.set(id, {
+      until: now + this.tombstoneMs,
+      tokenHashes: [tokenHash, prevTokenHash],
+      state,
+    });
     this.announce(id, -1, '');
     return { id, state: held.session.state };
-  }
-
-  private tombstoned(id: string, now: number): boolean {
-    return (this.tombstones.get(id) ?? 0) > now;
   }
 
   private announce(id: string, epoch: number, owner: string): void {

@@ -39,10 +39,17 @@ export interface Session<S> {
   readonly lost: number;
 }
 
-export interface NewSessionInfo {
+export interface NewSessionInfo<S = unknown> {
   reason: NewSessionReason;
   /** The session the client asked to resume, when it could not be. */
   previousSessionId: string | null;
+  /**
+   * That session's last state, when it expired and the client presented its own token: seed the
+   * new session from it (the conversation, the language) instead of starting blank.
+   */
+  previousState?: S;
+  /** The context the client's hello carried (language, conversation id, …), if any. */
+  context: unknown;
   /** The upgrade request (headers, URL), for authentication or per-session settings. */
   request: IncomingMessage | undefined;
 }
@@ -52,6 +59,8 @@ export interface ResumeInfo {
   replayed: number;
   /** Our messages it will never get (the replay buffer overflowed). */
   missed: number;
+  /** The context the client's hello carried this time, if any. */
+  context: unknown;
   request: IncomingMessage | undefined;
 }
 
@@ -93,7 +102,7 @@ export interface SessionServerOptions<S> {
    * A new session: set it up and return its initial state (`session.state` is undefined until
    * then; what it sends is delivered right after the welcome). Never called on a resume.
    */
-  onNewSession?(session: Session<S>, info: NewSessionInfo): S | Promise<S>;
+  onNewSession?(session: Session<S>, info: NewSessionInfo<S>): S | Promise<S>;
   /** A resume: `session.state` is the state as it was; set-up is not run again. */
   onResume?(session: Session<S>, info: ResumeInfo): void;
   onMessage?(session: Session<S>, body: unknown): void;

@@ -14,15 +14,31 @@ export function redisKeys(prefix: string) {
   };
 }
 
+/** The tombstone of an expired session: its token hashes and last state, for ttl ms. */
+const BURY = `
+local function bury(key, tokenHash, prevTokenHash, state, ttl)
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'tokenHash', tokenHash or '', 'prevTokenHash', prevTokenHash or '',
+    'state', state or 'null')
+  redis.call('PEXPIRE', key, ttl)
+end
+`;
+
 /**
  * KEYS[1] session hash, KEYS[2] replay zset, KEYS[3] due zset, KEYS[4] tombstone
  * ARGV[1] id, ARGV[2] presented token hash, ARGV[3] next token hash, ARGV[4] owner,
  * ARGV[5] now, ARGV[6] channel, ARGV[7] key ttl (ms)
- * → {'ok', HGETALL, ZRANGE WITHSCORES} | {'expired'} | {'unknown'} | {'bad-token'}
+ * → {'ok', HGETALL, ZRANGE WITHSCORES} | {'expired', state?} | {'unknown'} | {'bad-token'}
+ * The tombstone is a hash of the expired session's token hashes and last state; the state goes
+ * only to a hello with one of those tokens.
  */
 export const CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  if redis.call('EXISTS', KEYS[4]) == 1 then return {'expired'} end
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    local grave = redis.call('HMGET', KEYS[4], 'tokenHash', 'prevTokenHash', 'state')
+    if ARGV[2] == grave[1] or ARGV[2] == grave[2] then return {'expired', grave[3]} end
+    return {'expired'}
+  end
   return {'unknown'}
 end
 local current = redis.call('HGET', KEYS[1], 'tokenHash')
@@ -30,7 +46,7 @@ local previous = redis.call('HGET', KEYS[1], 'prevTokenHash')
 if ARGV[2] ~= current and ARGV[2] ~= previous then return {'bad-token'} end
 local now = tonumber(ARGV[5])
 local due = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if due and tonumber(due) <= now then return {'expired'} end
+if due and tonumber(due) <= now then return {'expired', redis.call('HGET', KEYS[1], 'state')} end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'prevTokenHash', ARGV[2], 'tokenHash', ARGV[3], 'owner', ARGV[4],
   'detachedAt', '0')
@@ -90,7 +106,7 @@ return 1
  * → flat {id, state, …} of the sessions removed; each is returned to exactly one caller.
  * Builds session keys from the prefix (as redisKeys does): the ids are only known inside.
  */
-export const REAP = `
+export const REAP = `${BURY}
 local now = tonumber(ARGV[1])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 local out = {}
@@ -99,10 +115,11 @@ for _, id in ipairs(ids) do
   local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
   local owner = redis.call('HGET', hash, 'owner')
   if owner == ARGV[2] or not owner or due + tonumber(ARGV[3]) <= now then
-    local state = redis.call('HGET', hash, 'state')
+    local f = redis.call('HMGET', hash, 'state', 'tokenHash', 'prevTokenHash')
+    local state = f[1]
     redis.call('ZREM', KEYS[1], id)
     redis.call('DEL', hash, ARGV[5] .. 'r:' .. id)
-    redis.call('SET', ARGV[5] .. 'x:' .. id, '1', 'PX', ARGV[6])
+    bury(ARGV[5] .. 'x:' .. id, f[2], f[3], state, ARGV[6])
     redis.call('PUBLISH', ARGV[7], id .. ' -1 ')
     if state then
       table.insert(out, id)
@@ -118,12 +135,13 @@ return out
  * ARGV[1] id, ARGV[2] epoch, ARGV[3] tombstone ttl, ARGV[4] channel
  * → the state, or nil when the epoch moved on
  */
-export const REMOVE = `
+export const REMOVE = `${BURY}
 if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then return false end
-local state = redis.call('HGET', KEYS[1], 'state')
+local f = redis.call('HMGET', KEYS[1], 'state', 'tokenHash', 'prevTokenHash')
+local state = f[1]
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
+bury(KEYS[4], f[2], f[3], state, ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[1] .. ' -1 ')
 return state
 `;

@@ -117,8 +117,11 @@ export class RedisSessionStore implements SessionStore {
       ...[id, tokenHash, nextTokenHash, owner, String(now), k.channel, this.ttl],
     );
     const [verdict, fields, replay] = reply as [string, string[], string[]];
-    if (verdict !== 'ok')
-      return { ok: false, reason: verdict as 'expired' | 'unknown' | 'bad-token' };
+    if (verdict === 'expired') {
+      const state = reply[1] as string | undefined;
+      return state ? { ok: false, reason: 'expired', state } : { ok: false, reason: 'expired' };
+    }
+    if (verdict !== 'ok') return { ok: false, reason: verdict as 'unknown' | 'bad-token' };
     const h = pairs(fields);
     const entries: ReplayEntry[] = [];
     for (let i = 0; i < replay.length; i += 2)

@@ -35,7 +35,12 @@ export interface ReplayEntry {
 
 export type ClaimResult =
   | { ok: true; session: StoredSession; replay: ReplayEntry[] }
-  | { ok: false; reason: 'expired' | 'unknown' | 'bad-token' };
+  /**
+   * `state`: the expired session's last state, only when the presented token was its own (a
+   * session id alone is not a secret), so the new session can be seeded from it.
+   */
+  | { ok: false; reason: 'expired'; state?: string }
+  | { ok: false; reason: 'unknown' | 'bad-token' };
 
 /** What one commit changes; absent fields stay as they are. */
 export interface SessionChange {
