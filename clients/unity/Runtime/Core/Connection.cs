@@ -29,12 +29,17 @@ namespace Tether.Session
         private string dropReason;
         private bool dropAtOnce;
 
-        public Connection(IWebSocket socket, int generation, CancellationToken lifetime, Action<string> log)
+        /// <remarks>
+        /// The token is not linked to the client's lifetime: a linked source registers on its
+        /// parent until disposed, and a client that reconnects for days would pile them up. The
+        /// client drops its current connection itself when it closes.
+        /// </remarks>
+        public Connection(IWebSocket socket, int generation, Action<string> log)
         {
             Socket = socket;
             Generation = generation;
             this.log = log;
-            cancel = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
+            cancel = new CancellationTokenSource();
         }
 
         public IWebSocket Socket { get; private set; }

@@ -201,7 +201,7 @@ namespace Tether.Session
                     socket.Dispose();
                     return new Loss { Reason = "closing" };
                 }
-                conn = new Connection(socket, ++generation, lifetime.Token, Log);
+                conn = new Connection(socket, ++generation, Log);
                 current = conn;
                 welcomed = false;
                 SetState(SessionState.Connecting);
