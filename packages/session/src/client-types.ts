@@ -16,6 +16,12 @@ export interface SessionClientOptions {
    * function is read at every hello.
    */
   context?: unknown;
+  /**
+   * A session to resume from the start, as a previous run of the app stored it (`snapshot()`):
+   * the first hello carries its token, and the welcome says whether it could be resumed. For
+   * apps whose memory does not survive a restart (a Unity WebGL player after a reload).
+   */
+  resume?: SessionSnapshot;
   /** App heartbeat interval; by default the one the server asks for in its welcome. */
   heartbeatMs?: number;
   /** A socket that opens but brings no welcome within this is dropped and retried. Default 10 s. */
@@ -30,6 +36,14 @@ export interface SessionClientOptions {
   >;
   /** The page to follow (visibility, freeze, online); default the current page; false: none. */
   page?: PageLifecycleSources | false;
+}
+
+/** What a client must keep to resume its session after the app restarts. */
+export interface SessionSnapshot {
+  sessionId: string;
+  resumeToken: string;
+  /** Highest server seq received in order. */
+  lastSeq: number;
 }
 
 export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'active' | 'closed';

@@ -5,6 +5,7 @@ import type {
   NewSessionEvent,
   ResumedEvent,
   SessionClientEvents,
+  SessionSnapshot,
   SessionClientOptions,
 } from './client-types.js';
 import { Emitter } from '@tether/link';
@@ -67,6 +68,11 @@ export class SessionClient extends Emitter<SessionClientEvents> {
         else this.link.declareDead('binary frame');
       }),
     );
+    if (options.resume) {
+      this.id = options.resume.sessionId;
+      this.token = options.resume.resumeToken;
+      this.inbound.reset(options.resume.lastSeq);
+    }
     const page = options.page === false ? undefined : (options.page ?? currentPage());
     if (page) {
       const hooks = { leaving: () => this.pause(), back: () => this.ping() };
@@ -83,6 +89,15 @@ export class SessionClient extends Emitter<SessionClientEvents> {
   get resumeToken(): string | null {
     return this.token;
   }
+  /**
+   * What to store to resume this session after the app restarts (the `resume` option), or null
+   * before the first welcome. The token changes at every welcome: store it again then.
+   */
+  snapshot(): SessionSnapshot | null {
+    if (!this.id || !this.token) return null;
+    return { sessionId: this.id, resumeToken: this.token, lastSeq: this.inbound.lastSeq };
+  }
+
   /** Messages queued or awaiting an ack. */
   get pending(): number {
     return this.outbox.size;
@@ -218,6 +233,8 @@ export class SessionClient extends Emitter<SessionClientEvents> {
     let event: ['resumed', ResumedEvent] | ['newSession', NewSessionEvent];
     if (w.resumed && previous === w.sessionId) {
       this.outbox.ack(w.lastSeq);
+      // Restored from a snapshot, this outbox has numbered nothing yet: go on after the server.
+      this.outbox.continueAfter(w.lastSeq);
       const missed = Math.max(0, w.replayFrom - 1 - this.inbound.lastSeq);
       this.inbound.reset(Math.max(this.inbound.lastSeq, w.replayFrom - 1));
       const resend = this.outbox.unacked();

@@ -7,6 +7,7 @@ export type {
   ResumedEvent,
   SessionClientEvents,
   SessionClientOptions,
+  SessionSnapshot,
 } from './client-types.js';
 export type { OutboxLimits, OverflowPolicy } from './outbox.js';
 export type { AckPolicy } from './inbound.js';

@@ -100,6 +100,11 @@ export class Outbox {
     if (n > 0) this.entries.splice(0, n);
   }
 
+  /** The server holds seqs up to `seq` already: new messages are numbered after them. */
+  continueAfter(seq: number): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
+  }
+
   /** Frames sent before and not acknowledged, to send again on a new socket. */
   unacked(): string[] {
     return this.entries.filter((e) => e.seq !== 0).map(frame);

@@ -53,6 +53,29 @@ const data = (socket: { sent: Array<Record<string, unknown>> }) =>
   socket.sent.filter((f) => f.type === 'data').map((f) => [f.seq, f.body]);
 
 describe('session client (fake clock)', () => {
+  it('starts from a stored snapshot: the first hello resumes it, and new messages are numbered after what the server holds', () => {
+    const { client, sockets, resumed } = setup({
+      resume: { sessionId: 's1', resumeToken: 's1.stored', lastSeq: 7 },
+    });
+    expect(client.snapshot()).toEqual({ sessionId: 's1', resumeToken: 's1.stored', lastSeq: 7 });
+    client.send('after restart');
+    const socket = sockets.last();
+    socket.open();
+    expect(socket.sent[0]).toMatchObject({ type: 'hello', resumeToken: 's1.stored', lastSeq: 7 });
+    socket.receive(
+      welcome({
+        resumed: true,
+        reason: undefined,
+        lastSeq: 4,
+        replayFrom: 8,
+        resumeToken: 's1.t2',
+      }),
+    );
+    expect(resumed).toEqual([{ sessionId: 's1', resent: 0, missed: 0 }]);
+    expect(data(socket)).toEqual([[5, 'after restart']]);
+    expect(client.snapshot()).toEqual({ sessionId: 's1', resumeToken: 's1.t2', lastSeq: 7 });
+  });
+
   it('sends the app context in every hello, read again each time when it is a function', async () => {
     let language = 'fr';
     const { clock, sockets, welcomed } = setup({ context: () => ({ language }) });

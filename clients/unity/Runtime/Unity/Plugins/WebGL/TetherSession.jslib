@@ -36,25 +36,6 @@ mergeInto(LibraryManager.library, {
       }
     },
 
-    // The TypeScript client keeps its session in memory only and has no option to start from a
-    // stored one (a page of its own never needs it; a reloaded Unity player does). So this sets
-    // what its welcome handling reads (packages/session/src/client.ts): the session id, the
-    // token and the received seq, so the first hello carries the stored token and lastSeq and
-    // the welcome is a resume, or a new session whose previousSessionId is the stored one, as in
-    // the C# core. And, as the C# core's outbox does after a restart, a resumed session numbers
-    // our messages on from the welcome's lastSeq: a fresh outbox would start again at 1, and
-    // the server would drop those as duplicates. test/unity/webgl.browser.test.ts covers both.
-    restore: function (client, stored) {
-      client.id = stored.sessionId;
-      client.token = stored.resumeToken;
-      client.inbound.reset(stored.lastSeq);
-      var welcome = client.onWelcome;
-      client.onWelcome = function (w) {
-        if (w.resumed && client.outbox.nextSeq <= w.lastSeq) client.outbox.nextSeq = w.lastSeq + 1;
-        return welcome.call(client, w);
-      };
-    },
-
     get: function (handle) {
       return TetherSessionBridge.clients[handle];
     },
@@ -66,11 +47,10 @@ mergeInto(LibraryManager.library, {
       throw new Error('TetherSessionLib is missing: tether-session.jspre must be in the build');
     }
     var bridge = TetherSessionBridge;
+    // options.resume, when the C# side's store had a session: the client's first hello resumes
+    // it, as the C# core does after an app restart (a reloaded player, here).
     var options = JSON.parse(UTF8ToString(optionsJson));
-    var stored = options.resume;
-    delete options.resume;
     var client = new TetherSessionLib.SessionClient(options);
-    if (stored) bridge.restore(client, stored);
     var entry = { handle: handle, callback: callback, client: client, off: [] };
     var emit = function (event) {
       bridge.emit(entry, event);

@@ -1096,6 +1096,10 @@ var TetherSessionLib = (() => {
       }
       if (n > 0) this.entries.splice(0, n);
     }
+    /** The server holds seqs up to `seq` already: new messages are numbered after them. */
+    continueAfter(seq) {
+      this.nextSeq = Math.max(this.nextSeq, seq + 1);
+    }
     /** Frames sent before and not acknowledged, to send again on a new socket. */
     unacked() {
       return this.entries.filter((e) => e.seq !== 0).map(frame);
@@ -1160,6 +1164,11 @@ var TetherSessionLib = (() => {
           else this.link.declareDead("binary frame");
         })
       );
+      if (options.resume) {
+        this.id = options.resume.sessionId;
+        this.token = options.resume.resumeToken;
+        this.inbound.reset(options.resume.lastSeq);
+      }
       const page = options.page === false ? void 0 : (_b = options.page) != null ? _b : currentPage();
       if (page) {
         const hooks = { leaving: () => this.pause(), back: () => this.ping() };
@@ -1174,6 +1183,14 @@ var TetherSessionLib = (() => {
     }
     get resumeToken() {
       return this.token;
+    }
+    /**
+     * What to store to resume this session after the app restarts (the `resume` option), or null
+     * before the first welcome. The token changes at every welcome: store it again then.
+     */
+    snapshot() {
+      if (!this.id || !this.token) return null;
+      return { sessionId: this.id, resumeToken: this.token, lastSeq: this.inbound.lastSeq };
     }
     /** Messages queued or awaiting an ack. */
     get pending() {
@@ -1301,6 +1318,7 @@ var TetherSessionLib = (() => {
       let event;
       if (w.resumed && previous === w.sessionId) {
         this.outbox.ack(w.lastSeq);
+        this.outbox.continueAfter(w.lastSeq);
         const missed = Math.max(0, w.replayFrom - 1 - this.inbound.lastSeq);
         this.inbound.reset(Math.max(this.inbound.lastSeq, w.replayFrom - 1));
         const resend = this.outbox.unacked();
