@@ -16,7 +16,7 @@ const allowed: Record<string, string[]> = {
   protocol: [],
   link: ['protocol'],
   testkit: ['protocol'],
-  hub: ['protocol', 'link', 'testkit'],
+  hub: ['protocol', 'link', 'testkit', 'session'],
   session: ['protocol', 'link'],
   dashboard: ['protocol'],
 };
@@ -25,7 +25,13 @@ const allowed: Record<string, string[]> = {
 const nodeOnly = (spec: string): boolean =>
   spec.startsWith('node:') ||
   builtinModules.includes(spec) ||
-  ['ws', 'ioredis', '@tether/link/node', '@tether/session/server'].includes(spec);
+  [
+    'ws',
+    'ioredis',
+    '@tether/link/node',
+    '@tether/session/server',
+    '@tether/session/gateway',
+  ].includes(spec);
 
 function sources(pkg: string): string[] {
   const walk = (dir: string): string[] =>

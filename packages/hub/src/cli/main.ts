@@ -144,6 +144,41 @@ program
     untilSignal(() => sim.close());
   });
 
+program
+  .command('session-gateway')
+  .description('resumable sessions in front of an unchanged WebSocket server')
+  .requiredOption(
+    '--upstream <url>',
+    'the existing server, ws:// or wss:// (its path and query first)',
+  )
+  .option('--listen <host:port>', 'where clients dial (any path)', '127.0.0.1:8766')
+  .option(
+    '--forward-headers <list>',
+    'request headers carried upstream, comma-separated ("" for none; default authorization,cookie,x-forwarded-for,x-forwarded-proto)',
+  )
+  .option('--max-sessions <n>', 'sessions at once (default 10000)', integer)
+  .option('--max-frame <bytes>', 'largest frame, either side (default 1048576)', integer)
+  .option('--connect-timeout <ms>', 'the upstream must accept within this (default 5000)', integer)
+  .option(
+    '--resume-window <ms>',
+    'how long a session waits for its client (default 120000)',
+    integer,
+  )
+  .option('--heartbeat <ms>', "the clients' app heartbeat (default 5000)", integer)
+  .option('--ping-interval <ms>', 'ping frames to clients (default 5000)', integer)
+  .option(
+    '--upstream-ping-interval <ms>',
+    'ping frames to the upstream; 0: none (default 15000)',
+    integer,
+  )
+  .option('--replay-messages <n>', 'replay buffer per session, messages (default 1000)', integer)
+  .option('--replay-bytes <bytes>', 'replay buffer per session, bytes (default 1048576)', integer)
+  .action(async (options) => {
+    const { runSessionGateway } = await import('./gateway.js');
+    const gateway = await runSessionGateway(options);
+    untilSignal(() => gateway.close());
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
