@@ -527,6 +527,12 @@ namespace Tether.Session.Tests
             return Log.Exists(line => line.Contains(fragment));
         }
 
+        /// <summary>The log is written on the client's threads, after what a test waits for.</summary>
+        public void WaitForLog(string fragment, int timeoutMs = 3000)
+        {
+            Wait.Until(() => Logged(fragment), timeoutMs, "a log line with \"" + fragment + "\" in:\n" + string.Join("\n", Log));
+        }
+
         /// <summary>Connects and returns the socket once the client is Active.</summary>
         public FakeSocket Connect()
         {

@@ -15,7 +15,7 @@ namespace Tether.Session.Tests
                 FakeSocket first = h.Connect();
                 first.PushText(frame);
                 Wait.Until(() => first.Aborted, 3000, "the socket to be dropped for " + Short(frame));
-                Assert.IsTrue(h.Logged(logged), "no log line with \"" + logged + "\":\n" + string.Join("\n", h.Log));
+                h.WaitForLog(logged);
                 h.Server.Socket(1);
                 Wait.Until(() => h.Events.Count(r => r.Resumed.Count) == 1, 3000, "the loop went on and resumed");
             }
@@ -62,7 +62,7 @@ namespace Tether.Session.Tests
                 FakeSocket first = h.Connect();
                 first.PushBinary();
                 Wait.Until(() => first.Aborted, 3000, "the socket to be dropped");
-                Assert.IsTrue(h.Logged("a binary frame"), string.Join("\n", h.Log));
+                h.WaitForLog("a binary frame");
                 h.Server.Socket(1);
             }
         }
@@ -77,12 +77,12 @@ namespace Tether.Session.Tests
                 first.NextOf("hello");
                 first.PushData(1, "too early");
                 Wait.Until(() => first.Aborted, 3000, "the socket to be dropped");
-                Assert.IsTrue(h.Logged("data before the welcome"), string.Join("\n", h.Log));
+                h.WaitForLog("data before the welcome");
                 FakeSocket second = h.Server.Socket(1);
                 second.NextOf("hello");
                 second.Push(new JObject { { "type", "welcome" }, { "sessionId", "s1" }, { "resumeToken", "t" }, { "resumed", "yes" } });
                 Wait.Until(() => second.Aborted, 3000, "the second socket to be dropped");
-                Assert.IsTrue(h.Logged("welcome without resumed"), string.Join("\n", h.Log));
+                h.WaitForLog("welcome without resumed");
                 Assert.AreEqual(0, h.Events.Count(r => r.Messages.Count));
             }
         }

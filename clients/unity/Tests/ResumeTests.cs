@@ -202,7 +202,7 @@ namespace Tether.Session.Tests
                     Wait.For(first.ConnectAsync(), 3000, "the first client");
                     server.Last.PushData(1, "hi");
                     server.Last.PushData(2, "there");
-                    Wait.Until(() => server.Last.SentOfType("ack").Count > 0, 3000, "an ack");
+                    Wait.Until(() => server.Last.SentOfType("ack").Exists(a => (long)a["seq"] == 2), 3000, "the ack of 2");
                 }
                 using (var second = new SessionClient(new SessionClientOptions
                 {
