@@ -108,6 +108,8 @@ describe('the session gateway at its limits', () => {
     const open = (url: string) =>
       new Promise<WebSocket | number>((resolve) => {
         const ws = new WebSocket(url);
+        // Terminating the refused one (still CONNECTING after its 503) emits an error: expected.
+        ws.on('error', () => {});
         cleanups.push(() => ws.terminate());
         ws.once('open', () => resolve(ws));
         ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
