@@ -183,7 +183,9 @@ describe('architecture', () => {
  * into hub.ts and nothing below knows the composition.
  */
 const hubLayers: string[][] = [
-  ['log'],
+  // repair/ is pure (no I/O, no imports outside itself), so it sits at the bottom: the store
+  // names its ArgumentRepair type, and the call path above uses it.
+  ['log', 'repair'],
   ['store', 'config'],
   ['upstream', 'coord'],
   ['catalog', 'notify'],

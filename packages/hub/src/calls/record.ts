@@ -1,5 +1,6 @@
 import type { CatalogEntry } from '../catalog/catalog.js';
-import type { ToolCallEntry } from '../store/types.js';
+import { boundCallMeta } from '../store/call-meta.js';
+import type { CallMeta, ToolCallEntry } from '../store/types.js';
 import type { ToolResult } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
 
@@ -25,7 +26,11 @@ export function jsonBytes(value: unknown): number {
   return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value));
 }
 
-/** One line of the tool-call log, the same for endpoints' calls and the API's. */
+/**
+ * One line of the tool-call log, the same for endpoints' calls and the API's. `meta` (how the
+ * call came, what repair changed) is bounded here already, because the entry also travels
+ * beyond the store (the hub's `call` event, the cluster's call events).
+ */
 export function callRecord(
   endpointId: string | null,
   entry: CatalogEntry,
@@ -35,7 +40,9 @@ export function callRecord(
   outcome: CallOutcome,
   resultBytes: number,
   error: string | null,
+  meta?: CallMeta,
 ): ToolCallEntry {
+  const bounded = boundCallMeta(meta);
   return {
     endpointId,
     tool: entry.name,
@@ -46,5 +53,6 @@ export function callRecord(
     argsBytes: args ? Buffer.byteLength(JSON.stringify(args)) : 0,
     resultBytes,
     error,
+    ...(bounded === undefined ? {} : { meta: bounded }),
   };
 }

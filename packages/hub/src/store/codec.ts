@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { metaText } from './call-meta.js';
 import { StoreError } from './errors.js';
 import type {
   ChannelsTable,
@@ -9,6 +10,7 @@ import type {
   ToolCallsTable,
 } from './schema.js';
 import type {
+  CallMeta,
   ChannelRow,
   EndpointRow,
   EndpointStatusRow,
@@ -159,6 +161,7 @@ export function toolCallValues(entry: ToolCallEntry) {
     args_bytes: entry.argsBytes,
     result_bytes: entry.resultBytes,
     error: entry.error,
+    meta: metaText(entry.meta),
   };
 }
 
@@ -174,6 +177,8 @@ export function toToolCall(row: Selectable<ToolCallsTable>): ToolCallEntry {
     argsBytes: row.args_bytes,
     resultBytes: row.result_bytes,
     error: row.error,
+    // Absent rather than undefined, so a call without meta reads back as it was written.
+    ...(row.meta === null ? {} : { meta: parse<CallMeta>(row.meta, 'tool_calls.meta') }),
   };
 }
 

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { metaText } from './call-meta.js';
 import { timelineValues, toTimeline, toToolCall, toolCallValues } from './codec.js';
 import { StoreError } from './errors.js';
 import { readPageQuery, toPage } from './paging.js';
@@ -51,7 +52,7 @@ export function sqliteAppendCalls(db: Kysely<Database>, raw: BetterSqlite3.Datab
   const prepare = () => {
     const insert = raw.prepare(
       'INSERT INTO tool_calls (endpoint_id, tool, server, at, duration_ms, outcome, args_bytes,' +
-        ' result_bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ' result_bytes, error, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     return raw.transaction((entries: readonly ToolCallEntry[]) => {
       for (const e of entries)
@@ -65,6 +66,7 @@ export function sqliteAppendCalls(db: Kysely<Database>, raw: BetterSqlite3.Datab
           e.argsBytes,
           e.resultBytes,
           e.error,
+          metaText(e.meta),
         );
     });
   };

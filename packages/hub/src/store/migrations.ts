@@ -148,6 +148,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_call_meta': {
+      // How a call came (API, /mcp, the router) and what argument repair changed, as one
+      // bounded JSON text (store/call-meta.ts). Nullable: older rows and plain calls have none.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('tool_calls').addColumn('meta', 'text').execute();
+      },
+    },
   };
 }
 

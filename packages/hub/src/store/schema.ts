@@ -91,6 +91,8 @@ export interface ToolCallsTable {
   args_bytes: number;
   result_bytes: number;
   error: string | null;
+  /** JSON of the call's CallMeta, bounded (store/call-meta.ts); null when it has none. */
+  meta: string | null;
 }
 
 export interface ChannelsTable {

@@ -1,3 +1,7 @@
+import type { ArgumentRepair } from '../repair/types.js';
+
+export type { ArgumentRepair, RepairKind } from '../repair/types.js';
+
 /**
  * The store port. Supervisors own the truth; the store mirrors it and keeps history. Nothing
  * outside `store/` touches a database driver or Kysely (the hub sees only this interface).
@@ -76,6 +80,26 @@ export interface ToolCallEntry {
   argsBytes: number;
   resultBytes: number;
   error: string | null;
+  /** How the call came and what was done to it; absent when there is nothing to say. */
+  meta?: CallMeta;
+}
+
+/**
+ * Kept with a call in the log as one JSON column, bounded (store/call-meta.ts): strings are
+ * cut, oversized repair values replaced by `{ $cut: bytes }`, and repairs past the budget
+ * dropped and counted in `repairsOmitted`, so a hostile call cannot bloat the log.
+ */
+export interface CallMeta {
+  /** Which door the call came through: the HTTP API, /mcp (or `tether mcp`), or the router tool. */
+  via?: 'api' | 'mcp' | 'router';
+  /** The MCP client's name and version, as it said in `initialize`. */
+  client?: string;
+  /** The router's search, when a call went through it. */
+  query?: string;
+  /** What argument repair changed, in the order it was done. */
+  repairs?: ArgumentRepair[];
+  /** Repairs that did not fit in the log's budget for one call. */
+  repairsOmitted?: number;
 }
 
 export interface ChannelRow {

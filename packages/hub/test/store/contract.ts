@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/store/index.js';
-import type { Store } from '../../src/store/index.js';
+import type { CallMeta, Store } from '../../src/store/index.js';
+import { META_MAX_BYTES } from '../../src/store/call-meta.js';
 import { call, endpoint, rejection, server, status, transition, unique } from './fixtures.js';
 
 /**
@@ -549,6 +550,59 @@ export function describeStoreContract(name: string, open: OpenForTest): void {
       await store.toolCalls.append(tc);
       const [gotCall] = (await store.toolCalls.page({ endpointId: id })).items;
       expect(gotCall).toEqual({ ...tc, id: gotCall!.id });
+    });
+
+    it('tool calls: how a call came and what repair changed read back as written, one by one and in batches', async () => {
+      const id = unique('meta');
+      const meta: CallMeta = {
+        via: 'mcp',
+        client: 'Cursor 1.2 — 光标',
+        query: '天气 weather',
+        repairs: [
+          { path: '/user_name', kind: 'rename', before: 'userName', after: 'user_name' },
+          { path: '/count', kind: 'integer', before: '5', after: 5 },
+          { path: '/tags', kind: 'wrap', before: { a: [1, null] }, after: [{ a: [1, null] }] },
+        ],
+      };
+      await store.toolCalls.append(call({ endpointId: id, at: 1, meta }));
+      await store.toolCalls.append(call({ endpointId: id, at: 2 }));
+      await store.toolCalls.appendMany([
+        call({ endpointId: id, at: 3, meta: { via: 'router', query: 'add' } }),
+        call({ endpointId: id, at: 4, meta: {} }),
+        call({ endpointId: id, at: 5, meta: { via: 'api', repairs: [] } }),
+      ]);
+      const items = (await store.toolCalls.page({ endpointId: id })).items;
+      expect(items.map((c) => c.meta)).toEqual([
+        { via: 'api' },
+        undefined,
+        { via: 'router', query: 'add' },
+        undefined,
+        meta,
+      ]);
+      // A call without meta reads back without the key at all, as it was before meta existed.
+      expect(items.filter((c) => 'meta' in c).map((c) => c.at)).toEqual([5, 3, 1]);
+    });
+
+    it('tool calls: a hostile meta costs the log a few KB, not its own size', async () => {
+      const id = unique('meta');
+      const huge = 'x'.repeat(100_000);
+      const repairs = Array.from({ length: 5_000 }, (_, n) => ({
+        path: `/${huge}${n}`,
+        kind: 'wrap' as const,
+        before: huge,
+        after: [huge],
+      }));
+      await store.toolCalls.append(
+        call({ endpointId: id, at: 1, meta: { via: 'mcp', client: huge, query: huge, repairs } }),
+      );
+      await store.toolCalls.appendMany([call({ endpointId: id, at: 2, meta: { repairs } })]);
+      for (const { meta } of (await store.toolCalls.page({ endpointId: id })).items) {
+        expect(Buffer.byteLength(JSON.stringify(meta))).toBeLessThanOrEqual(META_MAX_BYTES);
+        const kept = meta?.repairs?.length ?? 0;
+        expect(kept).toBeGreaterThan(0);
+        expect(kept + meta!.repairsOmitted!).toBe(5_000);
+        expect(meta!.repairs![0]).toMatchObject({ kind: 'wrap', before: { $cut: 100_002 } });
+      }
     });
 
     it('a closed store refuses with STORE_UNAVAILABLE; closing twice is fine', async () => {

@@ -5,7 +5,7 @@ import { requireService } from '@tether/testkit';
 import { openStore } from '../../src/store/index.js';
 import { writeThenKill9 } from './abandon.js';
 import { describeStoreContract } from './contract.js';
-import { endpoint, rejection, unique } from './fixtures.js';
+import { call, endpoint, rejection, unique } from './fixtures.js';
 
 // Skips locally when PostgreSQL is not running; under CI=true this throws instead.
 const url = await requireService('postgres');
@@ -56,6 +56,37 @@ describe.skipIf(url === undefined)('PostgreSQL store', () => {
       expect((await store.timeline.page(id)).items).toHaveLength(1);
     } finally {
       await store.close();
+    }
+  });
+
+  it('a call log from before meta keeps its rows and takes meta from then on', async () => {
+    const old = freshSchema();
+    await admin(`create schema ${old}`);
+    try {
+      const store = await openStore({ databaseUrl: url, schema: old });
+      await store.migrate();
+      await store.close();
+      // Back to the schema of 0002: the column and the migration's record gone, one old row.
+      await admin(
+        `alter table ${old}.tool_calls drop column meta;` +
+          ` delete from ${old}.tether_migration where name = '0003_call_meta';` +
+          ` insert into ${old}.tool_calls (endpoint_id, tool, server, at, duration_ms, outcome,` +
+          ` args_bytes, result_bytes, error) values ('old', 'calc.add', 'calc', 1, 2, 'ok', 3, 4, null)`,
+      );
+      const upgraded = await openStore({ databaseUrl: url, schema: old });
+      try {
+        await upgraded.migrate();
+        await upgraded.toolCalls.append(call({ endpointId: 'old', at: 2, meta: { via: 'mcp' } }));
+        const items = (await upgraded.toolCalls.page({ endpointId: 'old' })).items;
+        expect(items.map((c) => [c.at, c.meta])).toEqual([
+          [2, { via: 'mcp' }],
+          [1, undefined],
+        ]);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await admin(`drop schema if exists ${old} cascade`);
     }
   });
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 import { writeThenKill9 } from './abandon.js';
 import { describeStoreContract } from './contract.js';
-import { endpoint, rejection, status, transition, unique } from './fixtures.js';
+import { call, endpoint, rejection, status, transition, unique } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,6 +101,39 @@ describe('SQLite specifics', () => {
     } finally {
       vi.restoreAllMocks();
       await store.close();
+    }
+  });
+
+  it('a call log from before meta keeps its rows and takes meta from then on', async () => {
+    const file = join(dir, 'upgrade.db');
+    const store = await openStore({ file });
+    await store.migrate();
+    await store.close();
+    // Back to the schema of 0002: the column and the migration's record gone, one old row.
+    const raw = new BetterSqlite3(file);
+    try {
+      raw.exec(
+        "ALTER TABLE tool_calls DROP COLUMN meta; DELETE FROM tether_migration WHERE name = '0003_call_meta'",
+      );
+      raw
+        .prepare(
+          'INSERT INTO tool_calls (endpoint_id, tool, server, at, duration_ms, outcome, args_bytes, result_bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run('old', 'calc.add', 'calc', 1, 2, 'ok', 3, 4, null);
+    } finally {
+      raw.close();
+    }
+    const upgraded = await openStore({ file });
+    try {
+      await upgraded.migrate();
+      await upgraded.toolCalls.append(call({ endpointId: 'old', at: 2, meta: { via: 'api' } }));
+      const items = (await upgraded.toolCalls.page({ endpointId: 'old' })).items;
+      expect(items.map((c) => [c.at, c.meta])).toEqual([
+        [2, { via: 'api' }],
+        [1, undefined],
+      ]);
+    } finally {
+      await upgraded.close();
     }
   });
 
