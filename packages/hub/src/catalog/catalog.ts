@@ -1,7 +1,7 @@
 import { toolAllowed } from '../config/index.js';
 import type { ToolFilter } from '../config/types.js';
 import type { UpstreamTool } from '../upstream/types.js';
-import { baseName, exposedNames } from './names.js';
+import { exposedNames, namePrefix } from './names.js';
 
 /** One tool as endpoints see it, and where it really lives. */
 export interface CatalogEntry {
@@ -19,6 +19,8 @@ export interface ServerTools {
   /** Only servers that are up contribute; a broken one is simply absent. */
   tools: readonly UpstreamTool[];
   descriptions?: Record<string, string>;
+  /** The server's `toolPrefix`: undefined for the server's name, `""` for none. */
+  prefix?: string;
 }
 
 /**
@@ -27,7 +29,13 @@ export interface ServerTools {
  */
 export function buildCatalog(servers: readonly ServerTools[]): CatalogEntry[] {
   const pairs = servers.flatMap((s) =>
-    s.tools.map((tool) => ({ server: s.server, tool: tool.name, s, definition: tool })),
+    s.tools.map((tool) => ({
+      server: s.server,
+      tool: tool.name,
+      ...(s.prefix !== undefined && { prefix: s.prefix }),
+      s,
+      definition: tool,
+    })),
   );
   const names = exposedNames(pairs);
   const entries = pairs.map(({ server, tool, s, definition }, i): CatalogEntry => {
@@ -51,7 +59,8 @@ export function buildCatalog(servers: readonly ServerTools[]): CatalogEntry[] {
  * its tools have left the catalog, yet the caller should hear that the server is restarting,
  * not that the tool does not exist. Found among the server's last listed tools, named as a
  * catalog of every server would name them; for a server that never listed any, by its
- * `server__` prefix. Undefined when the name is no tool of a down server: it is unknown.
+ * `prefix__` (a server without a prefix has none to be known by). Undefined when the name is
+ * no tool of a down server: it is unknown.
  */
 export function absentEntry(
   name: string,
@@ -62,15 +71,20 @@ export function absentEntry(
     return servers.find((s) => s.server === entry.server)?.ready === true ? undefined : entry;
   }
   for (const s of servers) {
-    const prefix = baseName(s.server, '');
-    if (s.ready || s.tools.length > 0 || !name.startsWith(prefix) || name === prefix) continue;
+    const prefix = namePrefix(s.server, s.prefix);
+    if (s.ready || s.tools.length > 0 || prefix === '') continue;
+    if (!name.startsWith(prefix) || name === prefix) continue;
     const tool = name.slice(prefix.length);
     return { name, server: s.server, tool, definition: { name, inputSchema: {} } };
   }
   return undefined;
 }
 
-/** What one endpoint gets: its servers (all by default), then its include/exclude globs. */
+/**
+ * What one endpoint is allowed: its servers (all by default), then its include/exclude globs,
+ * which match the names as served (prefixes applied). Over its tool budget it is sent only some
+ * of them directly and reaches the rest through the router (endpoint/served.ts).
+ */
 export function catalogFor(
   catalog: readonly CatalogEntry[],
   endpoint: { tools: ToolFilter; servers?: string[] },

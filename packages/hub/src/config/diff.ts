@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { TetherConfig } from './types.js';
+import type { ServerConfig, TetherConfig } from './types.js';
 
 export interface NamedDiff {
   added: string[];
@@ -8,27 +8,66 @@ export interface NamedDiff {
   unchanged: string[];
 }
 
+export interface ServerDiff extends NamedDiff {
+  /**
+   * Servers whose definition changed only in how their tools are served — `toolPrefix`,
+   * `descriptions` — and not in how the server runs: they keep running, and the catalog (so
+   * every endpoint that gets their tools) changes. Not also in `changed`.
+   */
+  retooled: string[];
+}
+
 export interface ConfigDiff {
   endpoints: NamedDiff;
-  servers: NamedDiff;
+  servers: ServerDiff;
   hubChanged: boolean;
 }
+
+/** The fields of a server definition that change only the catalog, not the running server. */
+const CATALOG_FIELDS = ['toolPrefix', 'descriptions'] as const;
 
 /**
  * What a reload changes, by name, so the hub restarts only the endpoints and servers that differ
  * and leaves healthy sockets and children alone. Order follows `next`, then removed from `prev`.
  */
 export function diffConfig(prev: TetherConfig, next: TetherConfig): ConfigDiff {
+  const servers = diffNamed(prev.servers, next.servers);
+  const before = new Map(prev.servers.map((s) => [s.name, s]));
+  const retooled = servers.changed.filter((name) =>
+    sameToRun(
+      before.get(name)!,
+      next.servers.find((s) => s.name === name)!,
+    ),
+  );
   return {
     endpoints: diffNamed(prev.endpoints, next.endpoints),
-    servers: diffNamed(prev.servers, next.servers),
+    servers: {
+      ...servers,
+      changed: servers.changed.filter((name) => !retooled.includes(name)),
+      retooled,
+    },
     hubChanged: !isDeepStrictEqual(prev.hub, next.hub),
   };
 }
 
 export function isEmptyDiff(diff: ConfigDiff): boolean {
   const quiet = (d: NamedDiff) => d.added.length + d.removed.length + d.changed.length === 0;
-  return quiet(diff.endpoints) && quiet(diff.servers) && !diff.hubChanged;
+  return (
+    quiet(diff.endpoints) &&
+    quiet(diff.servers) &&
+    diff.servers.retooled.length === 0 &&
+    !diff.hubChanged
+  );
+}
+
+/** Two definitions of a server that differ at most in how its tools are named and described. */
+function sameToRun(a: ServerConfig, b: ServerConfig): boolean {
+  const strip = (s: ServerConfig) => {
+    const copy: Record<string, unknown> = { ...s };
+    for (const field of CATALOG_FIELDS) delete copy[field];
+    return copy;
+  };
+  return isDeepStrictEqual(strip(a), strip(b));
 }
 
 function diffNamed<T extends { name: string }>(prev: readonly T[], next: readonly T[]): NamedDiff {

@@ -27,10 +27,13 @@ const SERVER_KEYS = [
   'timeoutMs',
   'pingIntervalMs',
   'descriptions',
+  'toolPrefix',
 ];
 const STDIO_ONLY = ['args', 'env', 'cwd'];
 /** The shortest ping interval a server may have (0 switches pings off). */
 export const MIN_PING_MS = 1000;
+/** The longest toolPrefix: `__` and at least one character of the tool's name still fit in 64. */
+export const MAX_PREFIX = 61;
 const HTTP_ONLY = ['headers'];
 
 export function serverType(alias: string): ServerType | undefined {
@@ -133,13 +136,32 @@ function readCommon(
     );
   }
   const descriptions = f.stringRecord('descriptions');
+  const toolPrefix = readPrefix(f);
   return {
     name,
     enabled: enabled ?? !(disabled ?? false),
     ...(timeoutMs !== undefined && { timeoutMs }),
     ...(pingIntervalMs !== undefined && { pingIntervalMs }),
     ...(descriptions !== undefined && { descriptions }),
+    ...(toolPrefix !== undefined && { toolPrefix }),
   };
+}
+
+/**
+ * The prefix is written into every served name, and globs and tool switches match served
+ * names, so it is refused rather than quietly rewritten when it could not be one as written.
+ */
+function readPrefix(f: Fields): string | undefined {
+  const prefix = f.string('toolPrefix');
+  if (prefix === undefined) return undefined;
+  if (!/^[A-Za-z0-9_-]*$/.test(prefix))
+    f.issue('toolPrefix', 'may hold only letters, digits, "_" and "-" (it begins every tool name)');
+  else if (prefix.length > MAX_PREFIX)
+    f.issue('toolPrefix', `must be at most ${MAX_PREFIX} characters (names are at most 64)`);
+  else if (prefix.endsWith('__'))
+    f.issue('toolPrefix', `must not end with "__": Tether puts "__" between prefix and tool`);
+  else return prefix;
+  return undefined;
 }
 
 function readStdio(

@@ -4,10 +4,18 @@
  * docs/architecture.md, "hub"; these are the resolved values.
  */
 export interface ToolFilter {
-  /** Globs over exposed tool names (`server__tool`). Default `["*"]`. */
+  /** Globs over exposed tool names (`prefix__tool`, as served). Default `["*"]`. */
   include: string[];
   /** Globs removed after include. Default `[]`. */
   exclude: string[];
+  /**
+   * The most tools the endpoint is sent directly. With more allowed than this, it is sent the
+   * pinned tools and the router instead: `tether__find_tools` and `tether__call_tool`
+   * (endpoint/served.ts; README, "Configuration"). Absent: no limit.
+   */
+  budget?: number;
+  /** Names or globs (over served names) of tools sent directly even over the budget. */
+  pinned?: string[];
 }
 
 /**
@@ -81,6 +89,11 @@ interface ServerCommon {
   pingIntervalMs?: number;
   /** Description overrides by the server's own tool name. */
   descriptions?: Record<string, string>;
+  /**
+   * What its tools' served names start with, joined to the tool's own name by `__`. Absent: the
+   * server's name; `""`: none, the tool's own name alone (catalog/names.ts).
+   */
+  toolPrefix?: string;
 }
 
 export interface StdioServerConfig extends ServerCommon {

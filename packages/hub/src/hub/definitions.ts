@@ -42,8 +42,9 @@ function withOverlay(endpoint: EndpointConfig, overlay: Overlay | undefined): En
   return {
     ...endpoint,
     enabled: endpoint.enabled && !overlay.disabled,
+    // Budget and pinned tools stay: a tool switched off leaves the rest of the filter alone.
     tools: {
-      include: endpoint.tools.include,
+      ...endpoint.tools,
       exclude: [...endpoint.tools.exclude, ...overlay.disabledTools],
     },
   };

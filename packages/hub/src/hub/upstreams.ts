@@ -170,8 +170,13 @@ export class UpstreamPool {
       [...this.running.entries()]
         .filter(([, u]) => u.status.state === 'ready')
         .map(([name, u]) => {
-          const descriptions = this.ports.definition(name)?.descriptions;
-          return { server: name, tools: u.tools, ...(descriptions ? { descriptions } : {}) };
+          const { descriptions, toolPrefix } = this.ports.definition(name) ?? {};
+          return {
+            server: name,
+            tools: u.tools,
+            ...(descriptions ? { descriptions } : {}),
+            ...(toolPrefix !== undefined ? { prefix: toolPrefix } : {}),
+          };
         }),
     );
     if (this.starting.size > 0) this.changedWhileStarting = true;

@@ -19,7 +19,13 @@ describe('diffConfig: a reload touches only what changed', () => {
     const diff = diffConfig(config(base), config(base));
     expect(diff).toEqual({
       endpoints: { added: [], removed: [], changed: [], unchanged: ['home', 'office'] },
-      servers: { added: [], removed: [], changed: [], unchanged: ['calc', 'weather'] },
+      servers: {
+        added: [],
+        removed: [],
+        changed: [],
+        unchanged: ['calc', 'weather'],
+        retooled: [],
+      },
       hubChanged: false,
     });
     expect(isEmptyDiff(diff)).toBe(true);
@@ -41,7 +47,13 @@ describe('diffConfig: a reload touches only what changed', () => {
     const diff = diffConfig(config(base), next);
     expect(diff).toEqual({
       endpoints: { added: ['garage'], removed: ['office'], changed: ['home'], unchanged: [] },
-      servers: { added: ['notes'], removed: [], changed: ['weather'], unchanged: ['calc'] },
+      servers: {
+        added: ['notes'],
+        removed: [],
+        changed: ['weather'],
+        unchanged: ['calc'],
+        retooled: [],
+      },
       hubChanged: false,
     });
     expect(isEmptyDiff(diff)).toBe(false);
