@@ -6,3 +6,11 @@ export type { FakeCliOptions, FakeMcpOptions, FakeTransportKind } from './option
 export { SseServerTransport } from './sse-server-transport.js';
 export { fakeServerCliPath, fakeStdioServerParams, spawnFakeServer } from './spawn.js';
 export type { ChildExit, SpawnFakeServerOptions, SpawnedFakeServer } from './spawn.js';
+export {
+  CONTENT_RESULTS,
+  CONTENT_TOOLS,
+  contentServerCliPath,
+  contentStdioServerParams,
+  createContentMcpServer,
+} from './content-server.js';
+export type { ContentTool } from './content-server.js';
