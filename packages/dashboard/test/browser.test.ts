@@ -119,6 +119,23 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
       .toBe(true);
   });
 
+  it("the call log names the MCP client, the router's search and the repaired arguments", async () => {
+    await open();
+    const rows = page.getByTestId('call-row');
+    await expect.poll(() => rows.count()).toBe(25);
+    // Newest first: the /mcp call, then the router's.
+    expect(await rows.nth(0).getByTestId('call-door').textContent()).toBe('MCP: Cursor 1.2');
+    expect(await rows.nth(1).getByTestId('call-router').textContent()).toBe(
+      'through the router · searched for “天气”',
+    );
+    const repairs = rows.nth(1).getByTestId('call-repairs');
+    expect(await repairs.locator('summary').textContent()).toBe('1 argument(s) repaired');
+    await repairs.locator('summary').click();
+    expect(await repairs.locator('li').first().textContent()).toBe(
+      '/city_name: cityName → city_name (rename)',
+    );
+  });
+
   it('tries a tool: refuses bad JSON, then shows the result and the call', async () => {
     await open();
     await page.getByTestId('try-tool-name').selectOption('calc__add');

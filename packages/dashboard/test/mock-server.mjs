@@ -210,6 +210,24 @@ function seed(now) {
               : null,
     });
   }
+  // The newest two: one from an MCP client, one an endpoint made through the router with
+  // repaired arguments, as the hub's call log keeps them (meta).
+  Object.assign(calls[119], {
+    endpointId: null,
+    outcome: 'ok',
+    error: null,
+    meta: { via: 'mcp', client: 'Cursor 1.2' },
+  });
+  Object.assign(calls[118], {
+    endpointId: endpoints[0].id,
+    outcome: 'ok',
+    error: null,
+    meta: {
+      via: 'router',
+      query: '天气',
+      repairs: [{ path: '/city_name', kind: 'rename', before: 'cityName', after: 'city_name' }],
+    },
+  });
   return { endpoints, servers, tools, off, timeline, timelineId, calls, callId: calls.length };
 }
 

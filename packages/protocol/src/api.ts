@@ -172,6 +172,25 @@ export const CallItemSchema = z.object({
   argsBytes: z.number(),
   resultBytes: z.number(),
   error: z.string().nullable(),
+  /** How the call came and what was done to it (the hub's CallMeta); absent when nothing. */
+  meta: z
+    .object({
+      via: z.enum(['api', 'mcp', 'router']).optional(),
+      client: z.string().optional(),
+      query: z.string().optional(),
+      repairs: z
+        .array(
+          z.object({
+            path: z.string(),
+            kind: z.enum(['rename', 'prefix', 'number', 'integer', 'boolean', 'wrap']),
+            before: z.unknown(),
+            after: z.unknown(),
+          }),
+        )
+        .optional(),
+      repairsOmitted: z.number().optional(),
+    })
+    .optional(),
 });
 export type CallItem = z.infer<typeof CallItemSchema>;
 

@@ -1,6 +1,7 @@
 import type { ToolView } from '@tether/protocol';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { callDoor, repairLine } from '../call-meta.js';
 import { useI18n } from '../context.js';
 import type { Roster } from '../fleet.js';
 import { formatBytes, formatMs } from '../format.js';
@@ -83,13 +84,34 @@ export function CallsSection(props: {
             </td>
             <td data-label={t('calls.endpoint')}>
               {call.endpointId === null ? (
-                <span class="muted">{t('calls.viaApi')}</span>
+                <span class="muted" data-testid="call-door">
+                  {callDoor(call, t)}
+                </span>
               ) : (
                 (endpointNames.get(call.endpointId) ?? call.endpointId)
               )}
             </td>
-            <td data-label={t('calls.tool')} class="mono wrap">
-              {call.tool}
+            <td data-label={t('calls.tool')} class="wrap">
+              <span class="mono">{call.tool}</span>
+              {call.meta?.via === 'router' && (
+                <div class="small muted" data-testid="call-router">
+                  {t('calls.viaRouter')}
+                  {call.meta.query && <> · {t('calls.routerQuery', { query: call.meta.query })}</>}
+                </div>
+              )}
+              {call.meta?.repairs && call.meta.repairs.length > 0 && (
+                <details class="small" data-testid="call-repairs">
+                  <summary>{t('calls.repaired', { n: call.meta.repairs.length })}</summary>
+                  <ul class="plain mono">
+                    {call.meta.repairs.map((r, i) => (
+                      <li key={i}>{repairLine(r)}</li>
+                    ))}
+                    {call.meta.repairsOmitted ? (
+                      <li>{t('calls.repairedMore', { n: call.meta.repairsOmitted })}</li>
+                    ) : null}
+                  </ul>
+                </details>
+              )}
             </td>
             <td data-label={t('calls.outcome')}>
               <StateBadge state={call.outcome} describe={`outcome.${call.outcome}`} />
