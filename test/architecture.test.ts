@@ -228,6 +228,17 @@ describe('layers inside the hub', () => {
     expect(offending).toEqual([]);
   });
 
+  it('keeps repair/ pure: it imports nothing but its own files (no I/O, no packages)', () => {
+    const offending = sources('hub')
+      .filter((file) => hubPart(file) === 'repair')
+      .flatMap((file) =>
+        imports(file)
+          .filter((spec) => !spec.startsWith('./'))
+          .map((spec) => `${relative(root, file)} → ${spec}`),
+      );
+    expect(offending).toEqual([]);
+  });
+
   it.each([
     ['config', 'notify'],
     ['monitor', 'endpoint'],
