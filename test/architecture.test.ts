@@ -188,7 +188,9 @@ const hubLayers: string[][] = [
   ['log', 'repair'],
   ['store', 'config'],
   ['upstream', 'coord'],
-  ['catalog', 'notify'],
+  // finder/ (the router's search) knows only tool-shaped values: beside the catalog, below the
+  // endpoint that serves it.
+  ['catalog', 'notify', 'finder'],
   ['calls', 'monitor'],
   ['endpoint'],
   ['hub'],
