@@ -4,7 +4,7 @@ import type { HubSettings } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { callRecord, jsonBytes, outcomeOf } from '../calls/record.js';
 import type { CallOutcome } from '../calls/record.js';
-import type { ToolCallEntry } from '../store/types.js';
+import type { CallMeta, ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
 import { fitToBudget } from './budget.js';
@@ -46,6 +46,8 @@ export interface EndpointCall {
   detach(): void;
   progressToken?: string | number;
   notifyProgress(params: Record<string, unknown>): void;
+  /** How the call came, for the call log: `{ via: 'router' }` through tether__call_tool. */
+  meta?: CallMeta;
 }
 
 /**
@@ -101,6 +103,7 @@ export class EndpointCalls {
     detach,
     progressToken,
     notifyProgress,
+    meta,
   }: EndpointCall): Promise<ToolResult> {
     const { logger, clock } = this.ports;
     const settings = this.ports.settings();
@@ -134,7 +137,7 @@ export class EndpointCalls {
     ]);
     early?.cancel();
     if (outcome === 'early') {
-      this.record(entry, args, started, 'early', undefined, 0);
+      this.record(entry, args, started, 'early', undefined, 0, meta);
       if (signal.aborted) return stillRunning('');
       detach();
       const job = this.jobStore().add(entry.name, call, controller);
@@ -157,6 +160,7 @@ export class EndpointCalls {
           : outcomeOf({ result: outcome }),
       outcome,
       size,
+      meta,
     );
     if (signal.aborted) {
       logger.warn(
@@ -187,6 +191,23 @@ export class EndpointCalls {
     return fitToBudget(outcome, settings.resultBudgetBytes);
   }
 
+  /**
+   * A call Tether answers itself (the router's search, its refusals), logged with the calls it
+   * relays, so the log shows what the router was asked as well as what it called. `answer` gets
+   * the endpoint's result budget.
+   */
+  answerOwn(
+    entry: CatalogEntry,
+    args: Record<string, unknown> | undefined,
+    answer: (budgetBytes: number) => { result: ToolResult; meta: CallMeta },
+  ): ToolResult {
+    const started = this.ports.clock.now();
+    const { result, meta } = answer(this.ports.settings().resultBudgetBytes);
+    const size = jsonBytes(result);
+    this.record(entry, args, started, outcomeOf({ result }), result, size, meta);
+    return fitToBudget(result, this.ports.settings().resultBudgetBytes, size);
+  }
+
   private record(
     entry: CatalogEntry,
     args: Record<string, unknown> | undefined,
@@ -194,6 +215,7 @@ export class EndpointCalls {
     outcome: CallOutcome,
     result: ToolResult | undefined,
     resultBytes: number,
+    meta?: CallMeta,
   ): void {
     if (!this.ports.record) return;
     const firstText = result?.isError
@@ -209,6 +231,7 @@ export class EndpointCalls {
         outcome,
         resultBytes,
         firstText ?? null,
+        meta,
       ),
     );
   }

@@ -7,6 +7,15 @@ import type { CatalogEntry } from '../catalog/catalog.js';
 import type { ToolResult, UpstreamTool } from '../upstream/types.js';
 import type { EndpointCalls } from './calls.js';
 import { RESULT_TOOL } from './jobs.js';
+import {
+  CALL_TOOL,
+  CALL_TOOL_ENTRY,
+  FIND_TOOLS,
+  FIND_TOOLS_ENTRY,
+  findTools,
+  routedCall,
+} from './served.js';
+import type { ServedTools } from './served.js';
 import type { CallSocket } from './transport.js';
 
 /**
@@ -21,8 +30,8 @@ export const TOOLS_WAIT_MS = 5_000;
 
 export interface EndpointServerPorts {
   version: string;
-  /** The tools this endpoint gets now. */
-  tools(): CatalogEntry[];
+  /** The tools this endpoint is sent now (endpoint/served.ts: all, or the router's set). */
+  tools(): readonly CatalogEntry[];
   /**
    * Settles once the endpoint's servers have finished their first start (up or not); undefined
    * when there is nothing to wait for. `tools/list` waits for it, at most `toolsWaitMs`, so the
@@ -37,13 +46,13 @@ export interface EndpointServerPorts {
   /** Whether `tether__result` is offered (early replies are on). */
   earlyReplies(): boolean;
   /** The tool set was just sent: the socket that asked is ready. */
-  listed(entries: CatalogEntry[]): void;
+  listed(entries: readonly CatalogEntry[]): void;
 }
 
 /** What answerToolCall needs of the endpoint. */
 export interface ToolCallPorts {
-  /** The tools this endpoint gets now. */
-  tools(): CatalogEntry[];
+  /** What this endpoint is sent and may call now (endpoint/served.ts). */
+  served(): ServedTools;
   /** A tool of one of its servers that is down, so the call hears why (see CallRouter.find). */
   absentTool?(name: string): CatalogEntry | undefined;
   /** Whether `tether__result` is answered (early replies are on). */
@@ -149,18 +158,44 @@ async function answer(
 ): Promise<ToolResult> {
   if (name === RESULT_TOOL.name && ports.earlyReplies())
     return ports.calls.fetchJob(args, controller.signal);
-  const entry = ports.tools().find((e) => e.name === name) ?? ports.absentTool?.(name);
+  const served = ports.served();
+  const router = served.router;
+  let entry: CatalogEntry | undefined;
+  let callArgs = args;
+  let via: 'router' | undefined;
+  if (router && name === FIND_TOOLS.name)
+    return ports.calls.answerOwn(FIND_TOOLS_ENTRY, args, (budgetBytes) => {
+      const { result, query } = findTools(router, args, budgetBytes);
+      return { result, meta: { via: 'router', ...(query !== undefined && { query }) } };
+    });
+  if (router && name === CALL_TOOL.name) {
+    const routed = routedCall(router, args, ports.absentTool);
+    // A refusal goes into the call log too: a model guessing names shows there.
+    if ('refusal' in routed)
+      return ports.calls.answerOwn(CALL_TOOL_ENTRY, args, () => ({
+        result: routed.refusal,
+        meta: { via: 'router' },
+      }));
+    ({ entry, args: callArgs } = routed);
+    via = 'router';
+  } else {
+    // A tool the router found may be called by its own name too: it is the endpoint's all the same.
+    entry =
+      (router ? router.lookup(name) : served.allowed.find((e) => e.name === name)) ??
+      ports.absentTool?.(name);
+  }
   if (!entry) throw new UnknownTool(`Unknown tool: ${name}`);
-  const refused = ports.calls.refusal(name);
+  const refused = ports.calls.refusal(entry.name);
   if (refused) return refused;
   const progressToken = (params._meta as { progressToken?: string | number } | undefined)
     ?.progressToken;
   return ports.calls.call({
     entry,
-    args,
+    args: callArgs,
     controller,
     detach: () => socket.untrack(controller),
     ...(progressToken !== undefined && { progressToken }),
     notifyProgress: (progress) => socket.notify('notifications/progress', progress),
+    ...(via && { meta: { via } }),
   });
 }

@@ -1,7 +1,7 @@
 import { Link, systemClock } from '@tether/link';
 import type { Clock, LinkOptions, Transition } from '@tether/link';
 import type { CatalogEntry } from '../catalog/catalog.js';
-import type { EndpointConfig, HubSettings } from '../config/types.js';
+import type { EndpointConfig, HubSettings, ToolFilter } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { maskUrl, registerSecrets, secretsOfUrl } from '../log/redact.js';
 import { HealthTracker } from '../monitor/health.js';
@@ -9,6 +9,8 @@ import type { ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult } from '../upstream/types.js';
 import { EndpointCalls } from './calls.js';
 import type { JobStore } from './jobs.js';
+import { servedTools } from './served.js';
+import type { ServedTools } from './served.js';
 import { answerToolCall, createEndpointServer } from './server.js';
 import type { ToolCallPorts } from './server.js';
 import { failureOf, redactCause } from './status.js';
@@ -22,8 +24,14 @@ export interface EndpointSessionDeps {
   settings: HubSettings;
   /** Time for every timer of the session and its link. Default: the system clock. */
   clock?: Clock;
-  /** The tools this endpoint gets now (its servers and filters applied). */
+  /** The tools this endpoint is allowed now (its servers and filters applied). */
   tools(): CatalogEntry[];
+  /**
+   * The endpoint's tool filter now, for its budget and pinned tools (endpoint/served.ts): a
+   * change of the tool set alone keeps the session, so the definition it was made with may be
+   * out of date. Absent: that definition's.
+   */
+  filter?(): ToolFilter;
   /**
    * Settles once the endpoint's servers have finished their first start; undefined when none
    * is starting. A tools/list waits for it (bounded: endpoint/server.ts, TOOLS_WAIT_MS).
@@ -115,7 +123,7 @@ export class EndpointSession {
       ...(deps.jobs ? { jobs: deps.jobs } : {}),
     });
     this.callPorts = {
-      tools: () => this.deps.tools(),
+      served: () => this.served(),
       ...(deps.absentTool ? { absentTool: (name: string) => this.deps.absentTool!(name) } : {}),
       earlyReplies: () => this.deps.settings.earlyReplyMs > 0,
       calls: this.calls,
@@ -183,11 +191,18 @@ export class EndpointSession {
     };
   }
 
+  /** What the endpoint is sent and may call now: all it is allowed, or the router's set. */
+  private served(): ServedTools {
+    return servedTools(this.deps.tools(), this.deps.filter?.() ?? this.config.tools);
+  }
+
   /**
-   * A digest of the tool set, not the set itself: thousands of endpoints keep 40 bytes each. It
-   * is computed once per tool set (transport.ts, toolSets) and shared by the sessions serving it.
+   * A digest of the tool set sent, not the set itself: thousands of endpoints keep 40 bytes
+   * each. It is computed once per tool set (transport.ts, toolSets) and shared by the sessions
+   * serving it. Over the budget it is the router's fixed set, which changes only with the
+   * pinned tools: other changes of the catalog cost no reconnect.
    */
-  private fingerprint(entries = this.deps.tools()): string {
+  private fingerprint(entries = this.served().listed): string {
     return toolSets.digest(entries.map((e) => e.definition));
   }
 
@@ -244,7 +259,7 @@ export class EndpointSession {
   /** The MCP server for one socket's transport. */
   private serve(transport: LinkTransport): void {
     const server = createEndpointServer({
-      tools: () => this.deps.tools(),
+      tools: () => this.served().listed,
       earlyReplies: this.callPorts.earlyReplies,
       version: this.deps.version ?? '0.1.0',
       ...(this.deps.ready ? { ready: () => this.deps.ready!() } : {}),

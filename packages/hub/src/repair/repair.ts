@@ -76,6 +76,22 @@ export function repairArguments(
   }
 }
 
+/**
+ * repairArguments for the call path, where arguments are what MCP has them: an object, or
+ * none. A repair that would make them anything else (a schema whose root wants a list) is not
+ * made.
+ */
+export function repairToolArguments(
+  inputSchema: unknown,
+  args: Record<string, unknown> | undefined,
+  limits?: RepairLimits,
+): { args: Record<string, unknown> | undefined; repairs: ArgumentRepair[] } {
+  const result = repairArguments(inputSchema, args, limits);
+  return isRecord(result.args)
+    ? { args: result.args as Record<string, unknown>, repairs: result.repairs }
+    : { args, repairs: [] };
+}
+
 interface Repaired {
   value: unknown;
   repairs: ArgumentRepair[];
