@@ -21,6 +21,7 @@ import { clusterBench, writeClusterSection } from './cluster.js';
 import { sessionBench } from './session.js';
 import { startBench } from './start.js';
 import { reconnectStorm } from './storm.js';
+import { routerBench } from './router.js';
 import { buildOf, loadAverage } from './lib.js';
 import type { Row } from './lib.js';
 import {
@@ -50,6 +51,7 @@ const scenarios: Array<[string, () => Promise<Row | Row[]>]> = [
   ['hub-10k', () => hub10k()],
   ['hub-storm', () => hubStorm()],
   ['session', () => sessionBench()],
+  ['router', () => routerBench()],
 ];
 const SCENARIOS_SECTION = 'Disconnect scenarios of the platform Tether replaces';
 
