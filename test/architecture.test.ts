@@ -195,6 +195,7 @@ const hubLayers: string[][] = [
   ['endpoint'],
   ['hub'],
   ['hub.ts'],
+  ['mcp'],
   ['http'],
   ['demo'],
   ['cli'],
@@ -246,6 +247,7 @@ describe('layers inside the hub', () => {
     ['monitor', 'endpoint'],
     ['catalog', 'store'],
     ['http', 'hub.ts'],
+    ['mcp', 'hub.ts'],
   ])('keeps %s from importing %s', (from, to) => {
     const offending = sources('hub')
       .filter((file) => hubPart(file) === from)

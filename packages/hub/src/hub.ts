@@ -15,6 +15,8 @@ import { ClaimRounds } from './coord/claims.js';
 import type { ClusterEvent, ClusterPort } from './coord/cluster.js';
 import { LocalOwnership } from './coord/ownership.js';
 import type { Ownership } from './coord/ownership.js';
+import { servedTools } from './endpoint/served.js';
+import type { ServedTools } from './endpoint/served.js';
 import { EndpointSession } from './endpoint/session.js';
 import { Admin } from './hub/admin.js';
 import { HubError } from './hub/errors.js';
@@ -30,8 +32,9 @@ import type { HealthTracker } from './monitor/health.js';
 import { StatusMirror } from './monitor/mirror.js';
 import { Sweep } from './monitor/sweep.js';
 import { Notifier } from './notify/index.js';
-import type { Store } from './store/types.js';
+import type { CallMeta, Store } from './store/types.js';
 import type { CallOptions, ToolResult, UpstreamStatus } from './upstream/types.js';
+import { UpstreamError } from './upstream/types.js';
 
 export { HubError } from './hub/errors.js';
 export type { HubErrorCode } from './hub/errors.js';
@@ -387,13 +390,37 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
     }));
   }
 
-  /** Calls a tool by its exposed name, as the API and `tether call` do. */
+  servedTools(endpoint?: string): ServedTools | undefined {
+    if (endpoint === undefined) {
+      const catalog = this.upstreams.catalog;
+      if (this.wholeCatalog?.listed !== catalog)
+        this.wholeCatalog = { listed: catalog, allowed: catalog };
+      return this.wholeCatalog;
+    }
+    const config = this.endpointConfig(endpoint);
+    return config && servedTools(this.toolsOf(config), config.tools);
+  }
+
+  /** The whole catalog as a served set, one object per catalog. */
+  private wholeCatalog: ServedTools | undefined;
+
+  /**
+   * Calls a tool by its exposed name, as the API, `tether call` and `/mcp` do. With
+   * `how.endpoint` (`/mcp/<endpoint>`), a tool that endpoint may not call is unknown, as it is
+   * to the endpoint.
+   */
   callTool(
     name: string,
     args: Record<string, unknown> | undefined,
     options: Partial<CallOptions> = {},
+    how: { endpoint?: string; meta?: CallMeta } = {},
   ): Promise<ToolResult> {
-    return this.router.call(name, args, options);
+    if (how.endpoint !== undefined) {
+      const view = this.endpointConfig(how.endpoint);
+      if (!view || !this.router.find(name, view))
+        return Promise.reject(new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `Unknown tool: ${name}`));
+    }
+    return this.router.call(name, args, options, how.meta);
   }
 
   /** The endpoint definitions in force (file, API), with where each came from. */

@@ -2,7 +2,7 @@ import type { Clock } from '@tether/link';
 import { absentEntry, catalogFor } from '../catalog/catalog.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { EndpointConfig } from '../config/types.js';
-import type { ToolCallEntry } from '../store/types.js';
+import type { CallMeta, ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult, UpstreamStatus, UpstreamTool } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
 import { callRecord, jsonBytes, outcomeOf } from './record.js';
@@ -75,11 +75,15 @@ export class CallRouter {
     });
   }
 
-  /** A call from the API or `tether call`, by exposed name, logged like an endpoint's. */
+  /**
+   * A call from the API, `tether call` or `/mcp`, by exposed name, logged like an endpoint's;
+   * `meta` says in the log which door it came through (and, from /mcp, which client).
+   */
   async call(
     name: string,
     args: Record<string, unknown> | undefined,
     options: Partial<CallOptions> = {},
+    meta?: CallMeta,
   ): Promise<ToolResult> {
     const entry = this.find(name);
     if (!entry) throw new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `Unknown tool: ${name}`);
@@ -100,6 +104,7 @@ export class CallRouter {
           outcomeOf({ result }),
           jsonBytes(result),
           null,
+          meta,
         ),
       );
       return result;
@@ -114,6 +119,7 @@ export class CallRouter {
           outcomeOf({ error }),
           0,
           (error as Error).message,
+          meta,
         ),
       );
       throw error;

@@ -7,15 +7,18 @@ import { EndpointInputSchema, ServerInputSchema } from '@tether/protocol';
 import type { ServerConfig } from '../config/types.js';
 import type { HubPort } from '../hub/port.js';
 import { secureHeaders } from 'hono/secure-headers';
+import { silentLogger } from '../log/logger.js';
+import type { Logger } from '../log/logger.js';
 import { redact } from '../log/redact.js';
-import { Auth, sameOriginWrites } from './auth.js';
-import { clientKey, hostGuard, jsonBody, servedOverTls, sizeLimit } from './door.js';
+import { McpHttp, rpcRefusal } from '../mcp/http.js';
+import { Auth, sameOriginOnly, sameOriginWrites } from './auth.js';
+import { clientKey, exceedsDepth, hostGuard, jsonBody, servedOverTls, sizeLimit } from './door.js';
 import { answerError, failure } from './errors.js';
 import { EventFeed } from './events.js';
 import { createMetrics } from './metrics.js';
 import { endpointPage, endpointQuery, nextLink } from './paging.js';
 import { dashboardFiles } from './static.js';
-import { callItem, endpointView, endpointViews, serverViews } from './views.js';
+import { callItem, endpointView, endpointViews, mcpSessionItems, serverViews } from './views.js';
 
 export interface ApiOptions {
   auth?: Auth;
@@ -26,6 +29,9 @@ export interface ApiOptions {
    * stream is dropped (the browser reconnects and reloads). Default 1 MiB.
    */
   streamQueueBytes?: number;
+  /** `/mcp`'s sessions; the caller closes it when the hub stops. Default: one of its own. */
+  mcp?: McpHttp;
+  logger?: Logger;
 }
 
 const CallBody = z.object({
@@ -76,6 +82,7 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
   const clientOf = (c: Context) => clientKey(c, trustProxy());
   const streamQueueBytes = options.streamQueueBytes ?? 2 ** 20;
   const read = jsonBody(() => limits().jsonDepth);
+  const mcp = options.mcp ?? new McpHttp(hub, { logger: options.logger ?? silentLogger() });
 
   // Headers first, so that even a refusal at the door carries them.
   app.use(
@@ -146,6 +153,34 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
   // Everything below needs the admin token when one is required.
   app.use('/api/*', auth.guard(clientOf));
   app.use('/metrics', auth.guard(clientOf));
+  // MCP clients: the API's token (Bearer, or the dashboard's cookie), and no other site's page.
+  for (const path of ['/mcp', '/mcp/*']) {
+    app.use(path, sameOriginOnly());
+    app.use(path, auth.guard(clientOf));
+  }
+
+  // MCP Streamable HTTP (docs/mcp.md): every tool at /mcp, what one endpoint sees at
+  // /mcp/<endpoint>. The body is read here, within the door's limits and nesting, and handed
+  // to the session's transport parsed.
+  const serveMcp = async (c: Context, scope: string | undefined) => {
+    if (scope !== undefined && hub.servedTools(scope) === undefined)
+      return failure(c, 404, 'NOT_FOUND', `no endpoint ${scope}`);
+    let body: unknown;
+    if (c.req.method === 'POST') {
+      const text = await c.req.text();
+      if (exceedsDepth(text, limits().jsonDepth))
+        return rpcRefusal(400, -32600, `the body nests deeper than ${limits().jsonDepth} levels`);
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return rpcRefusal(400, -32700, 'Parse error: the body must be JSON');
+      }
+    }
+    return mcp.handle(c.req.raw, scope, body);
+  };
+  app.all('/mcp', (c) => serveMcp(c, undefined));
+  app.all('/mcp/:endpoint', (c) => serveMcp(c, c.req.param('endpoint')));
+  app.get('/api/mcp/sessions', (c) => c.json(mcpSessionItems(mcp)));
 
   app.get('/metrics', async (c) =>
     c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
@@ -262,7 +297,12 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
     const input = await read(c, CallBody);
     if (input instanceof Response) return input;
     const started = Date.now();
-    const result = await hub.callTool(input.name, input.arguments, { signal: c.req.raw.signal });
+    const result = await hub.callTool(
+      input.name,
+      input.arguments,
+      { signal: c.req.raw.signal },
+      { meta: { via: 'api' } },
+    );
     return c.json({ result, ms: Date.now() - started });
   });
 

@@ -213,6 +213,28 @@ export function sameOriginWrites(): MiddlewareHandler {
   };
 }
 
+/**
+ * For `/mcp`, reads too: the MCP specification asks servers to check the Origin of every
+ * connection, and its event streams are reads a page could open. A request a browser marks as
+ * coming from another site, or whose Origin is not this host, is refused (403); programs send
+ * no Origin and pass. Writes still go through sameOriginWrites as well.
+ */
+export function sameOriginOnly(): MiddlewareHandler {
+  return async (c, next) => {
+    const site = c.req.header('sec-fetch-site');
+    const origin = c.req.header('origin');
+    if (
+      site === 'cross-site' ||
+      site === 'same-site' ||
+      (origin !== undefined && !sameHost(origin, c.req.header('host') ?? new URL(c.req.url).host))
+    ) {
+      const from = origin === undefined ? `a ${site} page` : JSON.stringify(origin.slice(0, 100));
+      return failure(c, 403, 'FORBIDDEN_ORIGIN', `requests from ${from} are not allowed`);
+    }
+    return next();
+  };
+}
+
 /** An Origin and a Host name the same place: compared as URLs do (case, default ports). */
 function sameHost(origin: string, host: string): boolean {
   try {

@@ -13,6 +13,7 @@ import {
   ToolViewSchema,
 } from '@tether/protocol';
 import { MAX_PAGE } from './paging.js';
+import { McpSessionItemSchema } from './views.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 interface Route {
@@ -190,6 +191,22 @@ const ROUTES: Route[] = [
     path: '/api/events',
     summary: 'Server-Sent Events: endpoint, endpoint-removed, server, tools, call',
   },
+  {
+    method: 'get',
+    path: '/api/mcp/sessions',
+    summary: 'MCP clients connected to /mcp: who, which endpoint they see, since when',
+    response: z.array(McpSessionItemSchema),
+  },
+  ...(['post', 'get', 'delete'] as const).flatMap((method) =>
+    ['/mcp', '/mcp/{endpoint}'].map((path) => ({
+      method,
+      path,
+      summary:
+        'MCP Streamable HTTP (docs/mcp.md): every tool at /mcp, what one endpoint sees at ' +
+        '/mcp/{endpoint}. POST carries JSON-RPC, GET opens the event stream, DELETE ends the ' +
+        'session (Mcp-Session-Id)',
+    })),
+  ),
   { method: 'get', path: '/api/openapi.json', summary: 'This document' },
 ];
 

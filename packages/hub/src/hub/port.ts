@@ -1,8 +1,9 @@
 import type { Transition } from '@tether/link';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { EndpointConfig, HubSettings, ServerConfig } from '../config/types.js';
+import type { ServedTools } from '../endpoint/served.js';
 import type { EndpointStatus } from '../endpoint/status.js';
-import type { Store, ToolCallEntry } from '../store/types.js';
+import type { CallMeta, Store, ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult, UpstreamStatus } from '../upstream/types.js';
 import type { EndpointInput } from './admin.js';
 
@@ -35,10 +36,22 @@ export interface HubPort {
   endpoint(name: string): OwnedEndpointStatus | undefined;
   servers(): UpstreamStatus[];
   tools(): Array<CatalogEntry & { endpoints: string[] }>;
+  /**
+   * What `/mcp` serves: every tool of every ready server, or with `endpoint` exactly what that
+   * endpoint is sent and may call (its servers, globs, tool switches and budget:
+   * endpoint/served.ts); undefined when there is no such endpoint. The same object until the
+   * catalog or the endpoint's definition changes.
+   */
+  servedTools(endpoint?: string): ServedTools | undefined;
+  /**
+   * A call by exposed name, logged with `how.meta`; with `how.endpoint`, only a tool that
+   * endpoint may call.
+   */
   callTool(
     name: string,
     args: Record<string, unknown> | undefined,
     options?: Partial<CallOptions>,
+    how?: { endpoint?: string; meta?: CallMeta },
   ): Promise<ToolResult>;
   definitions(): EndpointConfig[];
   serverDefinitions(): ServerConfig[];
