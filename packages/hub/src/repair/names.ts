@@ -18,5 +18,6 @@ function isSeparator(code: number): boolean {
 
 /** One reference token of a JSON Pointer (RFC 6901): `~` and `/` escaped, in that order. */
 export function pointerToken(token: string): string {
+  if (!token.includes('~') && !token.includes('/')) return token;
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }

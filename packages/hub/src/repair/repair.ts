@@ -220,8 +220,10 @@ class Walk {
     const keys = Object.keys(value);
     const names = Object.keys(properties);
     this.budget.take(keys.length + names.length);
+    // Most calls name every property right: then there is nothing to match, and no cost.
+    const unlisted = keys.some((key) => !Object.hasOwn(properties, key));
     const renames =
-      keys.length <= this.maxKeys && names.length <= this.maxKeys
+      unlisted && keys.length <= this.maxKeys && names.length <= this.maxKeys
         ? this.renames(schema, properties, names, value, keys)
         : new Map<string, Rename>();
 

@@ -41,7 +41,7 @@ export function kw(schema: SchemaObject, name: string): unknown {
  * evaluated by siblings, negation, tuples. A node with any of them is passed through untouched,
  * and so is everything below it.
  */
-const OPAQUE = [
+const OPAQUE: ReadonlySet<string> = new Set([
   '$ref',
   '$dynamicRef',
   '$recursiveRef',
@@ -61,10 +61,14 @@ const OPAQUE = [
   'contains',
   'minContains',
   'maxContains',
-];
+]);
 
 export function isOpaque(schema: SchemaObject): boolean {
-  return OPAQUE.some((name) => Object.hasOwn(schema, name)) || Array.isArray(kw(schema, 'items'));
+  // A node has a handful of keywords: look each up, rather than every opaque one in the node.
+  for (const key of Object.keys(schema)) {
+    if (OPAQUE.has(key) || (key === 'items' && Array.isArray(schema[key]))) return true;
+  }
+  return false;
 }
 
 /** Keywords that say nothing about which values are valid. */
