@@ -93,6 +93,34 @@ clientOptions(
   );
 
 program
+  .command('mcp')
+  .description(
+    "the hub's tools as a stdio MCP server, for clients that start their servers (Claude Desktop, VS Code, Cursor)",
+  )
+  .option('--url <url>', 'the hub (default: $TETHER_URL, else http://127.0.0.1:8765)')
+  .option('--token <token>', "the hub's admin token (default: $TETHER_ADMIN_TOKEN)")
+  .option('--endpoint <name>', "serve what this endpoint sees (the hub's /mcp/<name>)")
+  .option('--config <file>', "run this file's servers here, with no hub")
+  .option(
+    '--print-config [client]',
+    'print the snippet for claude (default), vscode or cursor, and exit',
+  )
+  .addHelpText(
+    'after',
+    '\nstdout carries MCP (JSON-RPC) only; logs go to stderr. `tether import` reads the printed\n' +
+      'snippet back.',
+  )
+  .action(
+    async (options: {
+      url?: string;
+      token?: string;
+      endpoint?: string;
+      config?: string;
+      printConfig?: string | boolean;
+    }) => (await import('./mcp.js')).runMcp(options),
+  );
+
+program
   .command('doctor')
   .description('diagnose one endpoint: DNS, TCP, TLS, upgrade, handshake timings and what it sent')
   .argument('<url>', 'endpoint URL, e.g. wss://api.xiaozhi.me/mcp/?token=…')
