@@ -59,10 +59,11 @@ export function readEndpoints(doc: Fields, serverNames: ReadonlySet<string>): En
 function readToolFilter(endpoint: Fields): ToolFilter {
   const f = endpoint.child('tools');
   if (f === undefined) return { include: ['*'], exclude: [] };
-  f.allowOnly(['include', 'exclude', 'budget', 'pinned']);
+  f.allowOnly(['include', 'exclude', 'budget', 'pinned', 'repairArguments']);
   // At least 1: a budget of 0 would send no tool at all, which `include: []` already says.
   const budget = f.integer('budget', 1);
   const pinned = f.stringArray('pinned');
+  const repairArguments = f.boolean('repairArguments');
   pinned?.forEach((glob, i) => {
     if (glob.trim() === '') f.issues.add([...f.at('pinned'), i], 'must not be empty');
   });
@@ -71,6 +72,7 @@ function readToolFilter(endpoint: Fields): ToolFilter {
     exclude: f.stringArray('exclude') ?? [],
     ...(budget !== undefined && { budget }),
     ...(pinned !== undefined && { pinned }),
+    ...(repairArguments !== undefined && { repairArguments }),
   };
 }
 

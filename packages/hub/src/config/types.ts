@@ -16,6 +16,12 @@ export interface ToolFilter {
   budget?: number;
   /** Names or globs (over served names) of tools sent directly even over the budget. */
   pinned?: string[];
+  /**
+   * Repair what is unambiguous in a model's arguments against the tool's schema before the
+   * call (a name in another case or style, "5" for a number…; docs/architecture.md, "Argument
+   * repair"), and log each repair. Default false: arguments go as sent.
+   */
+  repairArguments?: boolean;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Clock } from '@tether/link';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { HubSettings } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import { repairToolArguments } from '../repair/index.js';
 import { callRecord, jsonBytes, outcomeOf } from '../calls/record.js';
 import type { CallOutcome } from '../calls/record.js';
 import type { CallMeta, ToolCallEntry } from '../store/types.js';
@@ -25,6 +26,8 @@ export interface EndpointCallsPorts {
   ): Promise<ToolResult>;
   /** Every finished (or early-answered) call, for the call log. */
   record?(entry: ToolCallEntry): void;
+  /** Whether this endpoint has argument repair on, read at every call (a reload applies). */
+  repairArguments?(): boolean;
   /**
    * The endpoint's jobs, when they outlive this session (a restart for a configuration change,
    * a disable and enable: the model still asks for its results). Absent: the session's own,
@@ -98,15 +101,21 @@ export class EndpointCalls {
 
   async call({
     entry,
-    args,
+    args: asSent,
     controller,
     detach,
     progressToken,
     notifyProgress,
-    meta,
+    meta: asCame,
   }: EndpointCall): Promise<ToolResult> {
     const { logger, clock } = this.ports;
     const settings = this.ports.settings();
+    // Repaired once, before the call, against the schema the model was shown; routed calls
+    // (tether__call_tool) arrive here with the real tool, so they are repaired the same way.
+    const { args, repairs } = this.ports.repairArguments?.()
+      ? repairToolArguments(entry.definition.inputSchema, asSent)
+      : { args: asSent, repairs: [] };
+    const meta = repairs.length > 0 ? { ...asCame, repairs } : asCame;
     const signal = controller.signal;
     this.running++;
     const started = clock.now();

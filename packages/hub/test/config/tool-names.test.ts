@@ -93,6 +93,19 @@ describe('tools.budget and tools.pinned on an endpoint', () => {
   });
 });
 
+describe('tools.repairArguments', () => {
+  it('is off unless set, and must be true or false', () => {
+    expect(config({ endpoints: [endpoint] }).endpoints[0]!.tools.repairArguments).toBeUndefined();
+    expect(
+      config({ endpoints: [{ ...endpoint, tools: { repairArguments: true } }] }).endpoints[0]!.tools
+        .repairArguments,
+    ).toBe(true);
+    expect(refused({ endpoints: [{ ...endpoint, tools: { repairArguments: 'yes' } }] })).toEqual([
+      'endpoints[0].tools.repairArguments: must be true or false, got string "yes"',
+    ]);
+  });
+});
+
 describe('a reload that changes how tools are named', () => {
   const before = { endpoints: [endpoint], mcpServers: { weather: { command: 'w' } } };
 
