@@ -19,7 +19,20 @@ export type LinkState = z.infer<typeof LinkStateSchema>;
 export const ToolFilterSchema = z.object({
   include: z.array(z.string()).default(['*']),
   exclude: z.array(z.string()).default([]),
+  /** Over this many tools the endpoint gets its pinned tools and the router (README). */
+  budget: z.number().int().min(1).optional(),
+  pinned: z.array(z.string().min(1)).optional(),
+  /** Repair unambiguous argument mistakes against the tool's schema (README). */
+  repairArguments: z.boolean().optional(),
 });
+
+/** Begins every tool name of a server: `""` for none; the hub's config rules (README). */
+const ToolPrefixSchema = z
+  .string()
+  .max(61)
+  .regex(/^[A-Za-z0-9_-]*$/, 'may hold only letters, digits, "_" and "-"')
+  .refine((p) => !p.endsWith('__'), 'must not end with "__"')
+  .optional();
 
 export const EndpointViewSchema = z.object({
   id: z.string(),
@@ -109,6 +122,7 @@ export const ServerInputSchema = z.union([
     env: z.record(z.string(), z.string()).default({}),
     cwd: z.string().optional(),
     pingIntervalMs: PingIntervalSchema,
+    toolPrefix: ToolPrefixSchema,
     enabled: z.boolean().default(true),
   }),
   z.object({
@@ -124,6 +138,7 @@ export const ServerInputSchema = z.union([
       .refine(parses, 'must be a valid URL (check for spaces or stray characters)'),
     headers: z.record(z.string(), z.string()).default({}),
     pingIntervalMs: PingIntervalSchema,
+    toolPrefix: ToolPrefixSchema,
     enabled: z.boolean().default(true),
   }),
 ]);

@@ -1,7 +1,7 @@
 import type { Clock } from '@tether/link';
 import { catalogFor } from '../catalog/catalog.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
-import type { EndpointConfig, ServerConfig, TetherConfig } from '../config/types.js';
+import type { EndpointConfig, ServerConfig, TetherConfig, ToolFilter } from '../config/types.js';
 import type { Overlay, Store } from '../store/types.js';
 import { HubError } from './errors.js';
 
@@ -11,7 +11,7 @@ export interface EndpointInput {
   name: string;
   url: string;
   enabled: boolean;
-  tools: { include: string[]; exclude: string[] };
+  tools: ToolFilter;
   servers: string[] | null;
 }
 

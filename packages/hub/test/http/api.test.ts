@@ -224,6 +224,45 @@ describe('HTTP API: changing things', () => {
     ).toMatchObject({ status: 409, body: errorShape('CONFLICT') });
   });
 
+  it('keeps a tool budget, pinned tools, argument repair and a tool prefix given through the API', async () => {
+    const { command, args } = fakeStdioServerParams();
+    const tools = { budget: 3, pinned: ['px__add'], repairArguments: true };
+    const created = await json(
+      '/api/endpoints',
+      send('POST', { name: 'budgeted', url: sim.url('budgeted'), tools }),
+    );
+    expect(created.status).toBe(201);
+    expect(hub.definitions().find((e) => e.name === 'budgeted')?.tools).toMatchObject(tools);
+    expect(
+      await json(
+        '/api/servers',
+        send('POST', { name: 'prefixed', type: 'stdio', command, args, toolPrefix: 'px' }),
+      ),
+    ).toMatchObject({ status: 201 });
+    await waitUntil(async () => (await json('/api/tools')).body.some((t) => t.name === 'px__add'), {
+      timeoutMs: 10_000,
+      what: 'the prefixed tools',
+    });
+    expect(
+      await json(
+        '/api/servers',
+        send('POST', { name: 'bad', type: 'stdio', command, toolPrefix: 'a b' }),
+      ),
+    ).toMatchObject({ status: 400 });
+    expect(
+      await json(
+        '/api/endpoints',
+        send('POST', { name: 'b0', url: sim.url('b0'), tools: { budget: 0 } }),
+      ),
+    ).toMatchObject({ status: 400 });
+    expect(await json('/api/endpoints/budgeted', { method: 'DELETE' })).toMatchObject({
+      status: 200,
+    });
+    expect(await json('/api/servers/prefixed', { method: 'DELETE' })).toMatchObject({
+      status: 200,
+    });
+  });
+
   it('adds and removes a server through the API; its tools come and go', async () => {
     const { command, args } = fakeStdioServerParams();
     expect(
