@@ -88,6 +88,7 @@ export class McpHttp {
   /** Per scope in use ('' for /mcp, else the endpoint's name): its view, watched for changes. */
   private readonly watches = new Map<string, ViewWatch>();
   private sweepTimer: unknown;
+  private listening = false;
   private readonly listeners: { [E in keyof HubEvents]?: (...args: HubEvents[E]) => void };
 
   constructor(
@@ -102,9 +103,16 @@ export class McpHttp {
       endpoint: (name) => this.viewsMayHaveChanged(name),
       'endpoint-removed': (name) => this.scopeGone(name),
     };
-    hub.on('tools', this.listeners.tools!);
-    hub.on('endpoint', this.listeners.endpoint!);
-    hub.on('endpoint-removed', this.listeners['endpoint-removed']!);
+  }
+
+  /** The hub's events are heard only while there are sessions to tell. */
+  private listen(on: boolean): void {
+    if (on === this.listening) return;
+    this.listening = on;
+    const method = on ? 'on' : 'off';
+    this.hub[method]('tools', this.listeners.tools!);
+    this.hub[method]('endpoint', this.listeners.endpoint!);
+    this.hub[method]('endpoint-removed', this.listeners['endpoint-removed']!);
   }
 
   get size(): number {
@@ -153,7 +161,7 @@ export class McpHttp {
     }));
   }
 
-  /** Closes every session (their calls are cancelled) and lets go of the hub. */
+  /** Closes every session (their calls are cancelled). */
   async close(): Promise<void>;
   async close(entry: Entry): Promise<void>;
   async close(entry?: Entry): Promise<void> {
@@ -165,9 +173,7 @@ export class McpHttp {
     }
     this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
-    this.hub.off('tools', this.listeners.tools!);
-    this.hub.off('endpoint', this.listeners.endpoint!);
-    this.hub.off('endpoint-removed', this.listeners['endpoint-removed']!);
+    this.listen(false);
     await Promise.all([...this.entries.values()].map((e) => this.close(e)));
   }
 
@@ -210,6 +216,7 @@ export class McpHttp {
       this.forgetUnused(scope);
     };
     this.entries.set(id, entry);
+    this.listen(true);
     this.remember(scope);
     this.armSweep();
     return entry;
@@ -323,6 +330,7 @@ export class McpHttp {
 
   /** A scope no session uses any more is not watched. */
   private forgetUnused(scope: string | undefined): void {
+    if (this.entries.size === 0) this.listen(false);
     for (const entry of this.entries.values()) if (entry.scope === scope) return;
     this.watches.delete(scope ?? '');
   }

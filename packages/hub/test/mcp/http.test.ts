@@ -293,6 +293,21 @@ describe('/mcp: sessions', () => {
     expect((await ping(third)).status).toBe(404);
   });
 
+  it("listens to the hub's events only while it has sessions", async () => {
+    const quiet = await t.serve();
+    const before = ['tools', 'endpoint', 'endpoint-removed'].map((e) =>
+      t.hub.listenerCount(e as 'tools'),
+    );
+    const { client, transport } = await connect(`${quiet.url}/mcp`);
+    expect(t.hub.listenerCount('tools')).toBe(before[0]! + 1);
+    await transport.terminateSession();
+    await client.close();
+    await waitUntil(() => quiet.mcp.size === 0, { what: 'the session to end' });
+    expect(
+      ['tools', 'endpoint', 'endpoint-removed'].map((e) => t.hub.listenerCount(e as 'tools')),
+    ).toEqual(before);
+  });
+
   it('a full hub whose sessions are all busy refuses a new one with 503', async () => {
     const small = await t.serve({ mcp: { maxSessions: 1 } });
     // The SDK's client keeps its GET stream open: listening is not idle.
