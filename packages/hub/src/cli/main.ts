@@ -41,7 +41,7 @@ const program = new Command()
   .showHelpAfterError()
   .addHelpText(
     'after',
-    '\n`status`, `tools` and `call` talk to a running hub: --url or TETHER_URL says where, and\n' +
+    '\n`status`, `tools`, `call` and `mcp` talk to a running hub: --url or TETHER_URL says where, and\n' +
       '--token or TETHER_ADMIN_TOKEN logs in to a hub that has an admin token.',
   );
 
