@@ -151,6 +151,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       catalog: () => this.upstreams.catalog,
       upstreams: () => this.upstreams.upstreams,
       serverTimeoutMs: (name) => this.config.servers.find((s) => s.name === name)?.timeoutMs,
+      toolPrefix: (name) => this.config.servers.find((s) => s.name === name)?.toolPrefix,
       callTimeoutMs: () => this.config.hub.callTimeoutMs,
       record: (call) => {
         this.mirror?.toolCall(call);
@@ -582,6 +583,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       health,
       jobs,
       tools: () => this.toolsOf(view()),
+      // The filter as it is now, so a reload of the budget or the pinned tools applies live.
+      filter: () => view().tools,
       // While its servers are in their first start, a tools/list waits for them (bounded).
       ready: () => this.upstreams.ready(view().servers),
       callTool: (entry, args, options) => this.router.invoke(entry, args, options),

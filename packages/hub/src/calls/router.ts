@@ -26,6 +26,8 @@ export interface RouterPorts {
   upstreams(): ReadonlyMap<string, RoutedUpstream>;
   /** A server's own call timeout, when its definition sets one. */
   serverTimeoutMs(server: string): number | undefined;
+  /** A server's `toolPrefix`, when its definition sets one (its tools' names begin with it). */
+  toolPrefix?(server: string): string | undefined;
   /** The hub's call timeout, read at every call (a live edit applies at once). */
   callTimeoutMs(): number;
   /** The API's calls go into the same log as the endpoints' calls. */
@@ -48,11 +50,15 @@ export class CallRouter {
 
   /** A tool of a known server that is not ready, by the name it had (see find()). */
   absent(name: string, endpoint?: EndpointConfig): CatalogEntry | undefined {
-    const servers = [...this.ports.upstreams()].map(([server, u]) => ({
-      server,
-      tools: u.tools,
-      ready: u.status.state === 'ready',
-    }));
+    const servers = [...this.ports.upstreams()].map(([server, u]) => {
+      const prefix = this.ports.toolPrefix?.(server);
+      return {
+        server,
+        tools: u.tools,
+        ready: u.status.state === 'ready',
+        ...(prefix !== undefined && { prefix }),
+      };
+    });
     const entry = absentEntry(name, servers);
     if (!entry || (endpoint && catalogFor([entry], endpoint).length === 0)) return undefined;
     return entry;

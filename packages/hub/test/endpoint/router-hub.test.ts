@@ -36,7 +36,7 @@ async function started() {
   hub.on('call', (entry) => void calls.push(entry));
   await hub.start();
   const ready = await sim.waitForReady({ token: 'home', timeoutMs: 10_000 });
-  return { sim, hub, calls, served: ready.tools.map((t) => t.name) };
+  return { sim, hub, calls, config, served: ready.tools.map((t) => t.name) };
 }
 
 const text = (outcome: unknown) =>
@@ -80,5 +80,27 @@ describe('a hub endpoint with tools.budget', () => {
       { token: 'home' },
     );
     expect(text(outcome)).toMatch(/^No tool "fake__echo" on this endpoint/);
+  });
+
+  it('takes a reload of the budget and the pinned tools live: the endpoint is sent the new set', async () => {
+    const { sim, hub, config } = await started();
+    const home = config.endpoints[0]!;
+    await hub.apply({
+      ...config,
+      endpoints: [{ ...home, tools: { ...home.tools, pinned: ['fake__add', 'fake__echo'] } }],
+    });
+    const pinned = await sim.waitForReady({ token: 'home', count: 2, timeoutMs: 10_000 });
+    expect(pinned.tools.map((t) => t.name)).toEqual([
+      'fake__add',
+      'fake__echo',
+      'tether__find_tools',
+      'tether__call_tool',
+    ]);
+    await hub.apply({
+      ...config,
+      endpoints: [{ ...home, tools: { include: ['*'], exclude: [] } }],
+    });
+    const all = await sim.waitForReady({ token: 'home', count: 3, timeoutMs: 10_000 });
+    expect(all.tools.length).toBe(hub.tools().length);
   });
 });

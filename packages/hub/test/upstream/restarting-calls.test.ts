@@ -17,7 +17,7 @@ afterEach(async () => {
  * first child crash at its first call and every later one exit at once, so after the crash the
  * server stays down (restarting, with the hub's own backoff) for as long as the test needs.
  */
-async function hubWithFlakyServer() {
+async function hubWithFlakyServer(options: { toolPrefix?: string } = {}) {
   const sim = await EndpointSimulator.start();
   cleanups.push(() => sim.close());
   const { command, args } = fakeStdioServerParams();
@@ -42,6 +42,7 @@ async function hubWithFlakyServer() {
         args: ['-c', script, command, ...args],
         env: {},
         enabled: true,
+        ...options,
       },
     ],
     // No reconnect of the endpoint when the tool set changes: the same socket asks.
@@ -72,7 +73,7 @@ async function hubWithFlakyServer() {
     return { status: response.status, body };
   };
   // The crash: the server goes away and its tools leave the catalog.
-  await sim.callTool('fake__crash', {});
+  await sim.callTool(`${options.toolPrefix ?? 'fake'}__crash`, {});
   await waitUntil(() => hub.servers()[0]?.state !== 'ready', { what: 'the crash' });
   return { hub, sim, call };
 }
@@ -107,6 +108,13 @@ describe('a call while its server restarts', () => {
     expect(answer.body.error.code).toBe('UPSTREAM_RESTARTING');
     expect(answer.body.error.message).toMatch(RESTARTING);
     expect(answer.body.error.message).not.toMatch(/unknown tool/i);
+  });
+
+  it('says so for a server with its own toolPrefix too, by the name the endpoint was served', async () => {
+    const { call } = await hubWithFlakyServer({ toolPrefix: 'fx' });
+    const answer = await call('fx__echo');
+    expect(answer.status).toBe(503);
+    expect(answer.body.error.code).toBe('UPSTREAM_RESTARTING');
   });
 
   it('answers the endpoint with a tool error the model can read (endpoint)', async () => {
