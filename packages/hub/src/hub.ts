@@ -416,12 +416,15 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
     options: Partial<CallOptions> = {},
     how: { endpoint?: string; meta?: CallMeta } = {},
   ): Promise<ToolResult> {
+    let repair = false;
     if (how.endpoint !== undefined) {
       const view = this.endpointConfig(how.endpoint);
       if (!view || !this.router.find(name, view))
         return Promise.reject(new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `Unknown tool: ${name}`));
+      // /mcp/<endpoint> speaks for the endpoint: its argument repair applies too.
+      repair = view.tools.repairArguments === true;
     }
-    return this.router.call(name, args, options, how.meta);
+    return this.router.call(name, args, options, how.meta, repair);
   }
 
   /** The endpoint definitions in force (file, API), with where each came from. */

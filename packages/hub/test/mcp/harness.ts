@@ -43,7 +43,13 @@ export async function startHub(hubSettings: Partial<HubSettings> = {}) {
     name: 'garage',
     url: sim.url('garage-token'),
     enabled: true,
-    tools: { include: ['*'], exclude: [], budget: 5, pinned: ['fake__echo'] },
+    tools: {
+      include: ['*'],
+      exclude: [],
+      budget: 5,
+      pinned: ['fake__echo'],
+      repairArguments: true,
+    },
     source: 'file',
   };
   const hub = new Hub(

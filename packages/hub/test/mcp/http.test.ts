@@ -386,6 +386,25 @@ describe('/mcp/<endpoint>', () => {
     await client.close();
   });
 
+  it("repairs arguments as that endpoint does: a client's Text reaches a tool that wants text, and the log says so", async () => {
+    const { client } = await connect(`${t.url}/mcp/garage`);
+    const result = await client.callTool({ name: 'fake__echo', arguments: { Text: 'hi' } });
+    expect(result.content).toEqual([{ type: 'text', text: 'hi' }]);
+    await waitUntil(() => t.calls.some((c) => c.meta?.repairs !== undefined), {
+      what: 'the repaired call in the log',
+    });
+    expect(t.calls.find((c) => c.meta?.repairs !== undefined)?.meta).toMatchObject({
+      via: 'mcp',
+      repairs: [{ path: '/text', kind: 'rename', before: 'Text', after: 'text' }],
+    });
+    await client.close();
+    // /mcp speaks for no endpoint: nothing is repaired, the tool's own error comes back.
+    const plain = await connect(`${t.url}/mcp`);
+    const refused = await plain.client.callTool({ name: 'fake__echo', arguments: { Text: 'hi' } });
+    expect(refused.isError).toBe(true);
+    await plain.client.close();
+  });
+
   it('an unknown endpoint is 404, and a session of /mcp is not one of /mcp/<endpoint>', async () => {
     const unknown = await raw(`${t.url}/mcp/nowhere`, { body: INITIALIZE });
     expect(unknown.status).toBe(404);
