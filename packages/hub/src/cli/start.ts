@@ -136,11 +136,12 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
     // prom-client, the dashboard) is loaded only then, so its loading never delays a handshake.
     await hub.start();
     mark('hub');
-    const [{ createApi }, { listen }, { Auth }, { isLoopback }] = await Promise.all([
+    const [{ createApi }, { listen }, { Auth }, { isLoopback }, { McpHttp }] = await Promise.all([
       import('../http/api.js'),
       import('../http/server.js'),
       import('../http/auth.js'),
       import('../http/door.js'),
+      import('../mcp/http.js'),
     ]);
     const auth = new Auth({
       token: adminToken(
@@ -151,7 +152,13 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
         options.tell ?? ((line) => process.stderr.write(`${line}\n`)),
       ),
     });
-    const api = await listen(createApi(hub, { auth }), config.hub.host, config.hub.port);
+    // Its own logger, and closed at stop: /mcp sessions (and their calls) end with the hub.
+    const mcp = new McpHttp(hub, { logger: logger.child({ part: 'mcp' }) });
+    const api = await listen(
+      createApi(hub, { auth, mcp, logger }),
+      config.hub.host,
+      config.hub.port,
+    );
     mark('api');
     logger.info({ url: api.url }, `API listening on ${api.url}`);
     logger.debug({ ms: marks }, 'started (ms since the process started, at the end of each step)');
@@ -193,6 +200,7 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
       ...(demo ? { demo } : {}),
       async stop() {
         stopWatching();
+        await mcp.close();
         await hub.stop();
         await coordination?.close();
         await api.close();
