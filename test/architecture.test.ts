@@ -304,6 +304,7 @@ describe('public surface', () => {
         "JsonRpcSuccessSchema",
         "LinkStateSchema",
         "MCP_PROTOCOL_VERSION",
+        "McpSessionItemSchema",
         "Method",
         "PageSchema",
         "ServerInputSchema",

@@ -5,6 +5,7 @@ import type {
   EndpointTool,
   EndpointView,
   Health,
+  McpSessionItem,
   Page,
   ServerInput,
   ServerView,
@@ -120,6 +121,7 @@ export const api = {
     request('DELETE', `/api/servers/${id(server)}`),
 
   tools: (): Promise<ToolView[]> => request('GET', '/api/tools'),
+  mcpSessions: (): Promise<McpSessionItem[]> => request('GET', '/api/mcp/sessions'),
   callTool: (name: string, args: Record<string, unknown>): Promise<ToolCallResult> =>
     request('POST', '/api/tools/call', { body: { name, arguments: args } }),
   calls: (filter: {

@@ -12,6 +12,7 @@ import { errorText } from './ui.js';
 import { CallsSection } from './views/calls.js';
 import { EndpointDetail } from './views/endpoint-detail.js';
 import { EndpointsSection } from './views/endpoints.js';
+import { McpClientsSection } from './views/mcp-clients.js';
 import { ServersSection } from './views/servers.js';
 import { ToolsSection } from './views/tools.js';
 import { TryTool } from './views/try-tool.js';
@@ -276,6 +277,7 @@ function Dashboard(props: { onSessionLost: () => void }) {
           onSaved={savedServer}
           onRemoved={removedServer}
         />
+        <McpClientsSection syncStamp={state.syncStamp} />
         <CallsSection
           calls={state.calls}
           roster={roster.current}

@@ -225,6 +225,16 @@ export const en = {
   'serverForm.replaceNote':
     'Saving replaces the whole definition: environment and headers are not shown, so enter them again.',
 
+  'mcp.title': 'MCP clients',
+  'mcp.empty':
+    'No MCP client is connected. Point Cursor, Claude Desktop or VS Code at /mcp (see docs/mcp.md).',
+  'mcp.client': 'Client',
+  'mcp.scope': 'Tools of',
+  'mcp.allTools': 'every tool (/mcp)',
+  'mcp.connected': 'Connected',
+  'mcp.lastActivity': 'Last activity',
+  'mcp.inFlight': 'Calls running',
+  'mcp.unnamed': 'not introduced yet',
   'calls.title': 'Tool calls',
   'calls.endpoint': 'Endpoint',
   'calls.tool': 'Tool',
@@ -463,6 +473,16 @@ export const zhCN: Record<MessageKey, string> = {
   'serverForm.badLine': '第 {line} 行格式不正确。',
   'serverForm.replaceNote': '保存会替换整个定义：环境变量和请求头不会显示，请重新填写。',
 
+  'mcp.title': 'MCP 客户端',
+  'mcp.empty':
+    '没有已连接的 MCP 客户端。让 Cursor、Claude Desktop 或 VS Code 连接 /mcp（见 docs/mcp.md）。',
+  'mcp.client': '客户端',
+  'mcp.scope': '工具范围',
+  'mcp.allTools': '全部工具（/mcp）',
+  'mcp.connected': '连接于',
+  'mcp.lastActivity': '最近活动',
+  'mcp.inFlight': '进行中的调用',
+  'mcp.unnamed': '尚未自报名称',
   'calls.title': '工具调用',
   'calls.endpoint': '接入点',
   'calls.tool': '工具',

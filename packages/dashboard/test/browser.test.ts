@@ -136,6 +136,16 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     );
   });
 
+  it('lists the MCP clients on /mcp: who, which tools, how busy', async () => {
+    await open();
+    const rows = page.getByTestId('mcp-row');
+    await expect.poll(() => rows.count()).toBe(2);
+    const first = await rows.nth(0).textContent();
+    expect(first).toContain('Cursor 1.2');
+    expect(first).toContain('every tool (/mcp)');
+    expect(await rows.nth(1).textContent()).toContain('/mcp/kitchen');
+  });
+
   it('tries a tool: refuses bad JSON, then shows the result and the call', async () => {
     await open();
     await page.getByTestId('try-tool-name').selectOption('calc__add');

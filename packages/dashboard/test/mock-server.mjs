@@ -581,6 +581,29 @@ export async function startMockServer(options = {}) {
       });
       return send(res, 200, { result: { content: [{ type: 'text', text }] }, ms });
     }
+    if (path === '/api/mcp/sessions' && method === 'GET') {
+      const at = new Date(Date.now() - 120_000).toISOString();
+      return send(res, 200, [
+        {
+          id: 'a1',
+          client: { name: 'Cursor', version: '1.2' },
+          endpoint: null,
+          createdAt: at,
+          lastActivityAt: at,
+          callsInFlight: 1,
+          streams: 1,
+        },
+        {
+          id: 'b2',
+          client: { name: 'claude-ai', version: '0.1.0' },
+          endpoint: 'kitchen',
+          createdAt: at,
+          lastActivityAt: at,
+          callsInFlight: 0,
+          streams: 0,
+        },
+      ]);
+    }
     if (path === '/api/calls' && method === 'GET') {
       const endpoint = url.searchParams.get('endpoint');
       const tool = url.searchParams.get('tool');

@@ -268,3 +268,19 @@ function parses(url: string): boolean {
     return false;
   }
 }
+
+/** GET /api/mcp/sessions: the MCP clients connected to /mcp now. */
+export const McpSessionItemSchema = z.object({
+  /** A digest of the session id, not the id a client presents. */
+  id: z.string(),
+  /** clientInfo from the client's initialize; null until it has sent one. */
+  client: z.object({ name: z.string(), version: z.string() }).nullable(),
+  /** The endpoint whose tools it is served (`/mcp/<endpoint>`); null for `/mcp`. */
+  endpoint: z.string().nullable(),
+  createdAt: z.string(),
+  lastActivityAt: z.string(),
+  callsInFlight: z.int().min(0),
+  /** Event streams open now: its GET stream, and POSTs still answering. */
+  streams: z.int().min(0),
+});
+export type McpSessionItem = z.infer<typeof McpSessionItemSchema>;

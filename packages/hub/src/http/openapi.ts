@@ -6,6 +6,7 @@ import {
   EndpointToolSchema,
   EndpointViewSchema,
   LinkStateSchema,
+  McpSessionItemSchema,
   ServerInputSchema,
   ServerViewSchema,
   SessionInfoSchema,
@@ -13,7 +14,6 @@ import {
   ToolViewSchema,
 } from '@tether/protocol';
 import { MAX_PAGE } from './paging.js';
-import { McpSessionItemSchema } from './views.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 interface Route {

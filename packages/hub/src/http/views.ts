@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import type { CallItem, EndpointView, ServerView } from '@tether/protocol';
+import type { CallItem, EndpointView, McpSessionItem, ServerView } from '@tether/protocol';
 import type { EndpointConfig, ServerConfig } from '../config/types.js';
 import type { HubPort, OwnedEndpointStatus } from '../hub/port.js';
 import { maskHeaders, maskUrl } from '../log/redact.js';
@@ -88,25 +87,6 @@ export function target(config: ServerConfig): string {
 export function callItem(entry: ToolCallEntry & { id?: number }): CallItem | Omit<CallItem, 'id'> {
   return { ...entry, at: iso(entry.at) } as CallItem;
 }
-
-/**
- * One MCP client session, as `GET /api/mcp/sessions` shows it (for the dashboard). Kept here
- * until the dashboard reads it; then it belongs with the other shared views in @tether/protocol.
- */
-export const McpSessionItemSchema = z.object({
-  /** A digest of the session id, not the id a client presents. */
-  id: z.string(),
-  /** clientInfo from the client's initialize; null until it has sent one. */
-  client: z.object({ name: z.string(), version: z.string() }).nullable(),
-  /** The endpoint whose tools it is served (`/mcp/<endpoint>`); null for `/mcp`. */
-  endpoint: z.string().nullable(),
-  createdAt: z.string(),
-  lastActivityAt: z.string(),
-  callsInFlight: z.int().min(0),
-  /** Event streams open now: its GET stream, and POSTs still answering. */
-  streams: z.int().min(0),
-});
-export type McpSessionItem = z.infer<typeof McpSessionItemSchema>;
 
 export function mcpSessionItems(mcp: McpHttp): McpSessionItem[] {
   return mcp
