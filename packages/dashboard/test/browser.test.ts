@@ -126,7 +126,7 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     // Newest first: the /mcp call, then the router's.
     expect(await rows.nth(0).getByTestId('call-door').textContent()).toBe('MCP: Cursor 1.2');
     expect(await rows.nth(1).getByTestId('call-router').textContent()).toBe(
-      'through the router · searched for “天气”',
+      'through the router · searched for “天气” → weather__forecast, weather__now',
     );
     const repairs = rows.nth(1).getByTestId('call-repairs');
     expect(await repairs.locator('summary').textContent()).toBe('1 argument(s) repaired');

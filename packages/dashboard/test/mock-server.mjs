@@ -225,6 +225,7 @@ function seed(now) {
     meta: {
       via: 'router',
       query: '天气',
+      found: ['weather__forecast', 'weather__now'],
       repairs: [{ path: '/city_name', kind: 'rename', before: 'cityName', after: 'city_name' }],
     },
   });

@@ -193,6 +193,7 @@ export const CallItemSchema = z.object({
       via: z.enum(['api', 'mcp', 'router']).optional(),
       client: z.string().optional(),
       query: z.string().optional(),
+      found: z.array(z.string()).optional(),
       repairs: z
         .array(
           z.object({

@@ -97,6 +97,16 @@ export function CallsSection(props: {
                 <div class="small muted" data-testid="call-router">
                   {t('calls.viaRouter')}
                   {call.meta.query && <> · {t('calls.routerQuery', { query: call.meta.query })}</>}
+                  {call.meta.found && (
+                    <>
+                      {' → '}
+                      <span class="mono">
+                        {call.meta.found.length > 0
+                          ? call.meta.found.join(', ')
+                          : t('calls.routerNone')}
+                      </span>
+                    </>
+                  )}
                 </div>
               )}
               {call.meta?.repairs && call.meta.repairs.length > 0 && (

@@ -165,8 +165,10 @@ async function answer(
   let via: 'router' | undefined;
   if (router && name === FIND_TOOLS.name)
     return ports.calls.answerOwn(FIND_TOOLS_ENTRY, args, (budgetBytes) => {
-      const { result, query } = findTools(router, args, budgetBytes);
-      return { result, meta: { via: 'router', ...(query !== undefined && { query }) } };
+      const { result, query, found } = findTools(router, args, budgetBytes);
+      // The router's choice, for the call log: what it was asked and what it answered.
+      const meta = { via: 'router' as const, ...(query !== undefined && { query, found }) };
+      return { result, meta };
     });
   if (router && name === CALL_TOOL.name) {
     const routed = routedCall(router, args, ports.absentTool);

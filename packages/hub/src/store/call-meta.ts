@@ -11,6 +11,9 @@ export const META_MAX_BYTES = 4_096;
 /** Budgets for the parts, in bytes of their JSON. */
 const CLIENT_BYTES = 256;
 const QUERY_BYTES = 1_024;
+/** A search answers 10 tools at most, and a tool's name is at most 64 characters. */
+const FOUND_MAX = 10;
+const NAME_BYTES = 64;
 const PATH_BYTES = 512;
 const VALUE_BYTES = 256;
 
@@ -80,6 +83,12 @@ export function boundCallMeta(meta: CallMeta | null | undefined): CallMeta | und
   if (VIAS.has(meta.via)) out.via = meta.via;
   if (typeof meta.client === 'string') out.client = cutString(meta.client, CLIENT_BYTES);
   if (typeof meta.query === 'string') out.query = cutString(meta.query, QUERY_BYTES);
+  if (Array.isArray(meta.found)) {
+    out.found = meta.found
+      .filter((name): name is string => typeof name === 'string')
+      .slice(0, FOUND_MAX)
+      .map((name) => cutString(name, NAME_BYTES));
+  }
 
   let omitted =
     Number.isSafeInteger(meta.repairsOmitted) && meta.repairsOmitted! > 0

@@ -96,6 +96,8 @@ export interface CallMeta {
   client?: string;
   /** The router's search, when a call went through it. */
   query?: string;
+  /** What that search answered, best first (tool names). */
+  found?: string[];
   /** What argument repair changed, in the order it was done. */
   repairs?: ArgumentRepair[];
   /** Repairs that did not fit in the log's budget for one call. */

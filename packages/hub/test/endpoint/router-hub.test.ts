@@ -67,7 +67,7 @@ describe('a hub endpoint with tools.budget', () => {
       meta: { via: 'router' },
     });
     expect(calls.find((c) => c.tool === 'tether__find_tools')).toMatchObject({
-      meta: { via: 'router', query: 'returns text' },
+      meta: { via: 'router', query: 'returns text', found: expect.arrayContaining(['fake__echo']) },
     });
   });
 

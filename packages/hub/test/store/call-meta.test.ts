@@ -24,6 +24,16 @@ describe('the meta a call log line keeps', () => {
     expect(boundCallMeta(meta)).toEqual(meta);
   });
 
+  it("the router's answer is kept as at most 10 names of at most 64 bytes", () => {
+    const found = Array.from({ length: 50 }, (_, i) => `tool_${i}_${'x'.repeat(200)}`);
+    const kept = boundCallMeta({ via: 'router', query: 'weather', found })!;
+    expect(kept.found).toHaveLength(10);
+    expect(kept.found!.every((name) => Buffer.byteLength(name) <= 64)).toBe(true);
+    expect(boundCallMeta({ via: 'router', found: ['a', 3 as unknown as string] })!.found).toEqual([
+      'a',
+    ]);
+  });
+
   it('nothing to say is no meta at all', () => {
     expect(boundCallMeta(undefined)).toBeUndefined();
     expect(boundCallMeta({})).toBeUndefined();
