@@ -119,8 +119,7 @@ export class EndpointSession {
       warnings: this.warnings,
       settings: () => this.deps.settings,
       invoke: (entry, args, options) => this.deps.callTool(entry, args, options),
-      repairArguments: () =>
-        (this.deps.filter?.() ?? this.config.tools).repairArguments === true,
+      repairArguments: () => (this.deps.filter?.() ?? this.config.tools).repairArguments === true,
       ...(deps.report ? { record: (entry: ToolCallEntry) => deps.report!.call(entry) } : {}),
       ...(deps.jobs ? { jobs: deps.jobs } : {}),
     });
