@@ -256,11 +256,15 @@ export function renderReport(report: DoctorReport, colour: boolean): string {
         `  ${printable(frame.length > 300 ? frame.slice(0, 300) : frame)}${frame.length > 300 ? '…' : ''}`,
       );
   }
+  // Say where, in words: without colour the marks are "FAIL", and a reader should not hunt.
+  const failed = report.steps.find((s) => !s.ok);
   lines.push(
     '',
     report.ok
       ? 'The endpoint works.'
-      : 'The endpoint does not work; the first ✗ says where it fails.',
+      : failed
+        ? `The endpoint does not work: it fails at ${failed.step} (${printable(failed.detail)}).`
+        : 'The endpoint does not work.',
   );
   return lines.join('\n');
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientFlags } from './commands.js';
 import { printable } from '../log/printable.js';
@@ -35,9 +36,15 @@ function untilSignal(stop: () => Promise<void>): void {
   process.on('SIGTERM', onSignal);
 }
 
+/** This package's version: its package.json sits two folders up from dist/cli/ and src/cli/. */
+const { version } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
 const program = new Command()
   .name('tether')
   .description('Keeps MCP tools attached to the AI endpoints that use them.')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError()
   .addHelpText(
     'after',

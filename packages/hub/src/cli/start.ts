@@ -185,10 +185,12 @@ export async function startHub(options: StartOptions = {}): Promise<RunningHub> 
         : () => {};
 
     if (demo) {
+      // The client commands find the hub at 127.0.0.1:8765 by themselves; elsewhere they need --url.
+      const at = api.url === 'http://127.0.0.1:8765' ? '' : ` --url ${api.url}`;
       logger.info(
         `Demo running: a simulated Xiaozhi endpoint at ${demo.simulator.url('demo-token').replace(/token=.*/, 'token=***')} ` +
-          `with the bundled sample tool server. Try: npx tether status · npx tether tools · ` +
-          `npx tether call sample__add --args '{"a":2,"b":3}' · curl ${api.url}/api/endpoints`,
+          `with the bundled sample tool server. Try: npx tether status${at} · npx tether tools${at} · ` +
+          `npx tether call${at} sample__add --args '{"a":2,"b":3}' · curl ${api.url}/api/endpoints`,
       );
     } else if (file) {
       logger.info(`Configuration: ${resolve(file)} (changes apply while running)`);

@@ -19,7 +19,9 @@ const STATES = [
  */
 export function createMetrics(hub: HubPort): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tether_process_' });
+  // prom-client's names already say what they measure (process_cpu_seconds_total,
+  // nodejs_heap_size_used_bytes…): the prefix is the product's name alone.
+  collectDefaultMetrics({ register: registry, prefix: 'tether_' });
   const state = new Gauge({
     name: 'tether_endpoint_state',
     help: 'Endpoint state (1 for the current state)',

@@ -240,10 +240,10 @@ export class ChildProcessTransport implements Transport {
     if (await settles(this.done, stdinGraceMs, this.clock)) return;
     signalGroup(pid, 'SIGTERM');
     if (await settles(this.done, this.options.stopGraceMs, this.clock)) return;
-    this.options.logger.warn({ pid }, 'server ignored SIGTERM; sending SIGKILL');
+    this.options.logger.warn({ serverPid: pid }, 'server ignored SIGTERM; sending SIGKILL');
     signalGroup(pid, 'SIGKILL');
     if (await settles(this.done, KILL_WAIT_MS, this.clock)) return;
-    this.options.logger.error({ pid }, 'server survived SIGKILL; giving up on it');
+    this.options.logger.error({ serverPid: pid }, 'server survived SIGKILL; giving up on it');
     untrackGroup(pid);
     this.finish();
   }

@@ -389,7 +389,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.setTools(tools);
     this.enter({ state: 'ready', conn, stableTimer });
     this.keeper.watch(conn);
-    this.log.info({ tools: tools.tools.length, pid: conn.pid }, 'ready');
+    this.log.info({ tools: tools.tools.length, serverPid: conn.pid }, 'ready');
   }
 
   /** The live connection ended by itself: reject its calls (close) and restart later. */
@@ -409,7 +409,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       void conn.close();
       return;
     }
-    this.log.warn({ reason, pid: conn.pid }, 'upstream unresponsive; killing it');
+    this.log.warn({ reason, serverPid: conn.pid }, 'upstream unresponsive; killing it');
     const phase = this.scheduleRestart(reason, 'unresponsive');
     // Even when this makes a crash loop (`failed`), its calls hear what happened to them.
     void conn.abandon(this.stoppedAnswering(phase));

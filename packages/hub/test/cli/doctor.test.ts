@@ -37,6 +37,10 @@ describe('tether doctor', () => {
       ok: false,
       detail: expect.stringContaining('1008'),
     });
+    // Without colour the marks are words; the last line names the step, not "the first ✗".
+    const text = renderReport(report, false);
+    expect(text).toMatch(/The endpoint does not work: it fails at close \(.*1008.*\)\.$/);
+    expect(text).not.toContain('✗');
   });
 
   it('stops at TCP when nothing listens', async () => {

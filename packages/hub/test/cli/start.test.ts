@@ -76,6 +76,9 @@ describe('tether start', () => {
       what: 'a device call',
     });
     expect(running.hub.tools().map((t) => t.name)).toContain('sample__add');
+    // Started on another port than the default: the hint's commands say where the hub is.
+    const hint = lines.find((l) => l.includes('Demo running'));
+    expect(hint).toContain(`npx tether status --url ${running.api.url}`);
   });
 
   it('serves status, tools and call to the CLI, in text and JSON', async () => {
