@@ -89,6 +89,7 @@ function Header(props: { nav: boolean; onLogout: (() => void) | undefined }) {
             <a href="#endpoints">{t('endpoints.title')}</a>
             <a href="#tools">{t('tools.title')}</a>
             <a href="#servers">{t('servers.title')}</a>
+            <a href="#mcp-clients">{t('mcp.title')}</a>
             <a href="#calls">{t('calls.title')}</a>
           </nav>
         )}
