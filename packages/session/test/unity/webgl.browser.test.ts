@@ -241,7 +241,9 @@ describe.skipIf(!run)('the WebGL bridge in a real browser (Chromium)', () => {
     const seen = { contexts: [] as unknown[], received: [] as unknown[], connections: 0 };
     const s = await SessionServer.listen<{ n: number }>({
       heartbeatMs: 200,
-      pingIntervalMs: 200,
+      // Ping frames are answered by the browser, which a loaded machine can delay past 400 ms:
+      // at 200 ms the server cut healthy sockets and the tests counted a reconnect too many.
+      pingIntervalMs: 1_000,
       tickMs: 20,
       onNewSession: (session, info) => {
         seen.contexts.push(info.context);
@@ -279,12 +281,12 @@ describe.skipIf(!run)('the WebGL bridge in a real browser (Chromium)', () => {
   const eventsOf = (page: Page, handle: number) =>
     page.evaluate((h) => csharp.events.filter((e) => e.handle === h).map((e) => e.event), handle);
 
-  async function waitEvent(page: Page, handle: number, type: string, nth = 1) {
+  async function waitEvent(page: Page, handle: number, type: string, nth = 1, timeout = 10_000) {
     await page.waitForFunction(
       ([h, t, n]) =>
         csharp.events.filter((e) => e.handle === h && e.event.type === t).length >= (n as number),
       [handle, type, nth] as const,
-      { timeout: 10_000 },
+      { timeout },
     );
     const all = (await eventsOf(page, handle)).filter((e) => e.type === type);
     return all[nth - 1]!;
@@ -401,8 +403,17 @@ describe.skipIf(!run)('the WebGL bridge in a real browser (Chromium)', () => {
     await b.evaluate((o) => csharp.create(1, o), options(url, { resume: stored }));
     await b.evaluate(() => csharp.connect(1));
     await waitEvent(b, 1, 'resumed');
-    expect(await waitEvent(a, 1, 'closed')).toEqual({ type: 'closed', reason: 'replaced' });
-    expect(await a.evaluate(() => csharp.send(1, { text: 'late' }))).toBe(0);
+    // The older page is told 4409 and stops. On a loaded machine the server may cut its socket
+    // (2 s after the close, docs/session-protocol.md §6) before the page read the close frame:
+    // it then sees a plain loss, resumes once with the token both pages hold, and the other
+    // page is the one replaced. Either way one page ends replaced and stopped, one keeps it.
+    const closed = await Promise.race([
+      waitEvent(a, 1, 'closed', 1, 20_000).then((e) => ({ page: a, other: b, e })),
+      waitEvent(b, 1, 'closed', 1, 20_000).then((e) => ({ page: b, other: a, e })),
+    ]);
+    expect(closed.e).toEqual({ type: 'closed', reason: 'replaced' });
+    expect(await closed.page.evaluate(() => csharp.send(1, { text: 'late' }))).toBe(0);
+    expect(await closed.other.evaluate(() => csharp.send(1, { text: 'kept' }))).toBe(1);
     expect(errors).toEqual([]);
   });
 });
