@@ -5,7 +5,7 @@ import type { EndpointConfig } from '../config/types.js';
 import type { CallMeta, ToolCallEntry } from '../store/types.js';
 import type { CallOptions, ToolResult, UpstreamStatus, UpstreamTool } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
-import { repairToolArguments } from '../repair/index.js';
+import { repairCall } from '../repair/index.js';
 import { callRecord, jsonBytes, outcomeOf } from './record.js';
 
 /** What the router needs of a running upstream server. */
@@ -96,10 +96,7 @@ export class CallRouter {
   ): Promise<ToolResult> {
     const entry = this.find(name);
     if (!entry) throw new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `Unknown tool: ${name}`);
-    const { args, repairs } = repair
-      ? repairToolArguments(entry.definition.inputSchema, asSent)
-      : { args: asSent, repairs: [] };
-    const meta = repairs.length > 0 ? { ...asCame, repairs } : asCame;
+    const { args, meta } = repairCall(repair, entry.definition.inputSchema, asSent, asCame);
     const { clock } = this.ports;
     const started = clock.now();
     try {

@@ -2,7 +2,7 @@ import type { Clock } from '@tether/link';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { HubSettings } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { repairToolArguments } from '../repair/index.js';
+import { repairCall } from '../repair/index.js';
 import { callRecord, jsonBytes, outcomeOf } from '../calls/record.js';
 import type { CallOutcome } from '../calls/record.js';
 import type { CallMeta, ToolCallEntry } from '../store/types.js';
@@ -112,10 +112,8 @@ export class EndpointCalls {
     const settings = this.ports.settings();
     // Repaired once, before the call, against the schema the model was shown; routed calls
     // (tether__call_tool) arrive here with the real tool, so they are repaired the same way.
-    const { args, repairs } = this.ports.repairArguments?.()
-      ? repairToolArguments(entry.definition.inputSchema, asSent)
-      : { args: asSent, repairs: [] };
-    const meta = repairs.length > 0 ? { ...asCame, repairs } : asCame;
+    const on = this.ports.repairArguments?.() === true;
+    const { args, meta } = repairCall(on, entry.definition.inputSchema, asSent, asCame);
     const signal = controller.signal;
     this.running++;
     const started = clock.now();

@@ -92,6 +92,22 @@ export function repairToolArguments(
     : { args, repairs: [] };
 }
 
+/**
+ * The call path's one step: when repair is on, the repaired arguments and the repairs added to
+ * the call's log meta (kept as it came when nothing was repaired); when off, both as they came.
+ */
+export function repairCall<M extends { repairs?: ArgumentRepair[] }>(
+  on: boolean,
+  inputSchema: unknown,
+  args: Record<string, unknown> | undefined,
+  meta: M | undefined,
+): { args: Record<string, unknown> | undefined; meta: M | undefined } {
+  if (!on) return { args, meta };
+  const repaired = repairToolArguments(inputSchema, args);
+  if (repaired.repairs.length === 0) return { args: repaired.args, meta };
+  return { args: repaired.args, meta: { ...meta, repairs: repaired.repairs } as M };
+}
+
 interface Repaired {
   value: unknown;
   repairs: ArgumentRepair[];

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { z } from 'zod';
 import { EndpointSimulator, contentStdioServerParams, startFakeHttpServer } from '@tether/testkit';
 import { DEFAULT_HUB } from '../../src/config/index.js';
 import type { EndpointConfig, HubSettings } from '../../src/config/types.js';
@@ -15,6 +16,28 @@ import { openStore } from '../../src/store/index.js';
 import type { ToolCallEntry } from '../../src/store/types.js';
 
 export const TOKEN = 'mcp-test-admin-token';
+
+/** The raw result of a request: what came over the wire, not what the SDK's schemas made of it. */
+export const asSent = z.custom<Record<string, unknown>>(() => true);
+export type Page = {
+  tools: Array<Record<string, unknown> & { name: string }>;
+  nextCursor?: string;
+};
+
+/** Every page of tools/list, following nextCursor (at most 10 pages). */
+export async function allPages(client: Client): Promise<Page[]> {
+  const pages: Page[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = (await client.request(
+      { method: 'tools/list', ...(cursor !== undefined && { params: { cursor } }) },
+      asSent,
+    )) as Page;
+    pages.push(page);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && pages.length < 10);
+  return pages;
+}
 
 /**
  * A hub with two upstreams — `fake` (the testkit's HTTP fake in this process, 150 filler tools

@@ -1,10 +1,9 @@
 import { ProtocolError } from '@modelcontextprotocol/client';
 import { CONTENT_RESULTS, CONTENT_TOOLS, waitUntil } from '@tether/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { DEFAULT_HUB } from '../../src/config/index.js';
-import { INITIALIZE, TOKEN, connect, raw, startHub, within } from './harness.js';
-import type { TestHub } from './harness.js';
+import { INITIALIZE, TOKEN, allPages, asSent, connect, raw, startHub, within } from './harness.js';
+import type { Page, TestHub } from './harness.js';
 
 let t: TestHub;
 
@@ -17,10 +16,6 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** The raw result of a request: what came over the wire, not what the SDK's schemas made of it. */
-const asSent = z.custom<Record<string, unknown>>(() => true);
-type Page = { tools: Array<Record<string, unknown> & { name: string }>; nextCursor?: string };
-
 describe('/mcp: the handshake and the tool list', () => {
   it('an MCP client connects, pings, and sees Tether announce tools that can change', async () => {
     const { client } = await connect(`${t.url}/mcp`);
@@ -32,16 +27,7 @@ describe('/mcp: the handshake and the tool list', () => {
 
   it('lists every tool in pages of 100 that add up to the whole catalog, in name order', async () => {
     const { client } = await connect(`${t.url}/mcp`);
-    const pages: Page[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = (await client.request(
-        { method: 'tools/list', ...(cursor !== undefined && { params: { cursor } }) },
-        asSent,
-      )) as Page;
-      pages.push(page);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined && pages.length < 10);
+    const pages = await allPages(client);
     const catalog = t.hub.servedTools()!.listed;
     expect(catalog.length).toBeGreaterThan(150);
     expect(pages.map((p) => p.tools.length)).toEqual([100, catalog.length - 100]);

@@ -7,9 +7,8 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { CONTENT_RESULTS, contentStdioServerParams, waitUntil } from '@tether/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { importConfig } from '../../src/config/index.js';
-import { TOKEN, startHub, within } from './harness.js';
+import { TOKEN, allPages, asSent, startHub, within } from './harness.js';
 import type { TestHub } from './harness.js';
 
 /** `tether mcp …` as a client spawns it: the built CLI, the launcher users run. */
@@ -22,9 +21,6 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
     if (value !== undefined && !key.startsWith('TETHER_')) env[key] = value;
   return { ...env, ...extra };
 }
-
-const asSent = z.custom<Record<string, unknown>>(() => true);
-type Page = { tools: Array<{ name: string }>; nextCursor?: string };
 
 interface Spawned {
   client: Client;
@@ -45,20 +41,6 @@ async function spawnMcp(args: string[], env: Record<string, string> = {}): Promi
   const client = new Client({ name: 'stdio-test-client', version: '2.0.0' });
   await client.connect(transport, { timeout: 15_000 });
   return { client, stderr: () => stderr, close: () => client.close() };
-}
-
-async function allPages(client: Client): Promise<Page[]> {
-  const pages: Page[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = (await client.request(
-      { method: 'tools/list', ...(cursor !== undefined && { params: { cursor } }) },
-      asSent,
-    )) as Page;
-    pages.push(page);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && pages.length < 10);
-  return pages;
 }
 
 let t: TestHub;
