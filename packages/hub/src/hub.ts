@@ -470,6 +470,21 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
   }
 
   /**
+   * Restarts one server on this instance and resolves once its first listing is done (ready or
+   * failed: the status says which). Every instance of a cluster runs its own copy of each
+   * server, so this restarts the copy of the instance asked.
+   */
+  restartServer(name: string): Promise<void> {
+    return this.serially(async () => {
+      const config = this.config.servers.find((s) => s.name === name);
+      if (!config) throw new HubError('NOT_FOUND', `no server ${name}`);
+      if (!config.enabled)
+        throw new HubError('CONFLICT', `${name} is disabled; enable it before restarting it`);
+      await this.upstreams.restart(config);
+    });
+  }
+
+  /**
    * Asks an endpoint to reconnect at once (a person's "retry now"), on whichever instance holds
    * it. False when there is no such endpoint.
    */

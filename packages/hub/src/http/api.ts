@@ -280,6 +280,11 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
     await hub.deleteServer(c.req.param('id'));
     return c.json({ ok: true });
   });
+  app.post('/api/servers/:id/restart', async (c) => {
+    const name = c.req.param('id');
+    await hub.restartServer(name);
+    return c.json(serverViews(hub, hub.fileServerNames()).find((s) => s.id === name));
+  });
 
   app.get('/api/tools', (c) =>
     c.json(

@@ -169,6 +169,12 @@ const ROUTES: Route[] = [
     response: ok,
   },
   {
+    method: 'post',
+    path: '/api/servers/{id}/restart',
+    summary: "Restart a server (this instance's copy); answers once its first listing is done",
+    response: ServerViewSchema,
+  },
+  {
     method: 'get',
     path: '/api/tools',
     summary: 'Every tool served, and the endpoints that see it',

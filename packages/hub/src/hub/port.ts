@@ -63,5 +63,6 @@ export interface HubPort {
   deleteEndpoint(name: string): Promise<void>;
   saveServer(config: ServerConfig, creating: boolean): Promise<void>;
   deleteServer(name: string): Promise<void>;
+  restartServer(name: string): Promise<void>;
   retry(endpoint: string): Promise<boolean>;
 }

@@ -153,6 +153,16 @@ export class UpstreamPool {
     await upstream?.stop();
   }
 
+  /**
+   * Stops a server and starts it again from its definition (a person's "restart"): the child
+   * and its whole tree are reaped first, so the new one never runs beside the old.
+   */
+  async restart(config: ServerConfig): Promise<void> {
+    await this.stop(config.name);
+    this.rebuild();
+    await this.start(config);
+  }
+
   async stopAll(): Promise<void> {
     const all = [...this.running.values()];
     this.running.clear();

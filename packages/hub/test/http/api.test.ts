@@ -423,6 +423,20 @@ describe('HTTP API: changing things', () => {
       );
     expect(lit).toEqual(['tether_endpoint_state{endpoint="home",state="ready"} 1']);
   });
+
+  it('restarts a server with a new child and its tools back, and says which server is unknown', async () => {
+    const before = hub.servers().find((s) => s.name === 'fake');
+    const restarted = await json('/api/servers/fake/restart', { method: 'POST' });
+    expect(restarted).toMatchObject({ status: 200, body: { id: 'fake', state: 'ready' } });
+    const after = hub.servers().find((s) => s.name === 'fake');
+    expect(after?.pid).toBeGreaterThan(0);
+    expect(after?.pid).not.toBe(before?.pid);
+    expect(hub.tools().some((t) => t.name === 'fake__add')).toBe(true);
+    expect(await json('/api/servers/ghost/restart', { method: 'POST' })).toMatchObject({
+      status: 404,
+      body: errorShape('NOT_FOUND'),
+    });
+  });
 });
 
 describe('HTTP API with an admin token', () => {
