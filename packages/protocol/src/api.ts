@@ -285,3 +285,87 @@ export const McpSessionItemSchema = z.object({
   streams: z.int().min(0),
 });
 export type McpSessionItem = z.infer<typeof McpSessionItemSchema>;
+
+/** How a stretch of an endpoint's time counts (the hub's monitor/uptime.ts defines each). */
+export const UptimeLevelSchema = z.enum(['ready', 'degraded', 'down', 'disabled', 'unknown']);
+export type UptimeLevel = z.infer<typeof UptimeLevelSchema>;
+
+/** Losses of the link grouped by how they happened: cause, close code, how it was noticed. */
+export const UptimeCauseSchema = z.object({
+  cause: z.string(),
+  code: z.number().nullable(),
+  detectedBy: z.string().nullable(),
+  count: z.int().min(0),
+});
+export type UptimeCause = z.infer<typeof UptimeCauseSchema>;
+
+const UptimeTimesSchema = z.object({
+  readyMs: z.number(),
+  degradedMs: z.number(),
+  downMs: z.number(),
+  disabledMs: z.number(),
+  unknownMs: z.number(),
+  /** Times the link left open or ready for anything but disabled. */
+  reconnects: z.int().min(0),
+});
+
+export const UptimeBucketSchema = UptimeTimesSchema.extend({
+  start: z.string(),
+  /** The bucket's end; the last bucket ends at `to` (now). */
+  end: z.string(),
+  /** down with any down time, else degraded with any degraded time, else ready with any ready. */
+  level: UptimeLevelSchema,
+  causes: z.array(UptimeCauseSchema),
+});
+export type UptimeBucket = z.infer<typeof UptimeBucketSchema>;
+
+/** GET /api/endpoints/:id/uptime: the endpoint's last hours as a strip of buckets. */
+export const UptimeSchema = z.object({
+  endpoint: z.string(),
+  from: z.string(),
+  to: z.string(),
+  bucketMs: z.number(),
+  /** A recovery counts as degraded this long, then as down. */
+  downAfterMs: z.number(),
+  buckets: z.array(UptimeBucketSchema),
+  totals: UptimeTimesSchema.extend({
+    /** Ready over ready + degraded + down, 0–1; null when none of them was seen. */
+    uptime: z.number().nullable(),
+  }),
+  causes: z.array(UptimeCauseSchema),
+  /** The window held more state changes than the hub reads: the oldest part is unknown. */
+  truncated: z.boolean(),
+});
+export type Uptime = z.infer<typeof UptimeSchema>;
+
+/** One tool's figures in GET /api/tools/stats. */
+export const ToolStatsItemSchema = z.object({
+  /** The exposed name, as /api/tools and the call log say it. */
+  name: z.string(),
+  server: z.string(),
+  /** Calls in the window, any outcome. */
+  calls: z.int().min(0),
+  /** Outcome error or timeout. */
+  errors: z.int().min(0),
+  errorRate: z.number().nullable(),
+  /** Nearest-rank percentiles of the calls that ran to an end (not early, not cancelled). */
+  p50Ms: z.number().nullable(),
+  p95Ms: z.number().nullable(),
+  /** Calls per clock hour, oldest first; the last hour holds `to`. */
+  perHour: z.array(z.int().min(0)),
+  /** Calls since the hub began counting (not only the window, nor only the pruned log). */
+  usageCount: z.int().min(0),
+  lastUsedAt: z.string().nullable(),
+});
+export type ToolStatsItem = z.infer<typeof ToolStatsItemSchema>;
+
+/** GET /api/tools/stats: every tool served (and any other called in the window). */
+export const ToolStatsSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  hours: z.int().min(1),
+  tools: z.array(ToolStatsItemSchema),
+  /** The window held more calls than the hub reads: the figures cover the newest only. */
+  truncated: z.boolean(),
+});
+export type ToolStats = z.infer<typeof ToolStatsSchema>;

@@ -15,6 +15,7 @@ import { Auth, sameOriginOnly, sameOriginWrites } from './auth.js';
 import { clientKey, exceedsDepth, hostGuard, jsonBody, servedOverTls, sizeLimit } from './door.js';
 import { answerError, failure } from './errors.js';
 import { EventFeed } from './events.js';
+import { toolStatsAnswer, uptimeAnswer } from './figures.js';
 import { createMetrics } from './metrics.js';
 import { endpointPage, endpointQuery, nextLink } from './paging.js';
 import { dashboardFiles } from './static.js';
@@ -32,6 +33,8 @@ export interface ApiOptions {
   /** `/mcp`'s sessions; the caller closes it when the hub stops. Default: one of its own. */
   mcp?: McpHttp;
   logger?: Logger;
+  /** The clock the uptime strip and the tool figures end at; default Date.now. */
+  now?: () => number;
 }
 
 const CallBody = z.object({
@@ -83,6 +86,7 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
   const streamQueueBytes = options.streamQueueBytes ?? 2 ** 20;
   const read = jsonBody(() => limits().jsonDepth);
   const mcp = options.mcp ?? new McpHttp(hub, { logger: options.logger ?? silentLogger() });
+  const now = options.now ?? Date.now;
 
   // Headers first, so that even a refusal at the door carries them.
   app.use(
@@ -257,6 +261,8 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
       items: page.items.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
     });
   });
+  // The dashboard's pictures (http/figures.ts): from the shared store, so any instance answers.
+  app.get('/api/endpoints/:id/uptime', (c) => uptimeAnswer(hub, c, now()));
 
   app.get('/api/servers', (c) => c.json(serverViews(hub, hub.fileServerNames())));
   app.post('/api/servers', async (c) => {
@@ -298,6 +304,7 @@ export function createApi(hub: HubPort, options: ApiOptions = {}): Hono {
       })),
     ),
   );
+  app.get('/api/tools/stats', (c) => toolStatsAnswer(hub, c, now()));
   app.post('/api/tools/call', async (c) => {
     const input = await read(c, CallBody);
     if (input instanceof Response) return input;

@@ -11,8 +11,12 @@ import {
   ServerViewSchema,
   SessionInfoSchema,
   TimelineItemSchema,
+  ToolStatsSchema,
   ToolViewSchema,
+  UptimeSchema,
 } from '@tether/protocol';
+import { TOOL_STATS_LIMITS } from '../monitor/tool-stats.js';
+import { UPTIME_LIMITS } from '../monitor/uptime.js';
 import { MAX_PAGE } from './paging.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -141,6 +145,29 @@ const ROUTES: Route[] = [
     summary: 'State changes, newest first (?before=&limit=)',
     response: page(TimelineItemSchema),
   },
+  {
+    method: 'get',
+    path: '/api/endpoints/{id}/uptime',
+    summary:
+      'The last hours as buckets of time ready, degraded (a recovery under a minute), down ' +
+      '(parked, or a recovery past a minute), disabled and unknown, with the losses by cause',
+    response: UptimeSchema,
+    query: [
+      {
+        name: 'hours',
+        description: `The window, 1 to ${UPTIME_LIMITS.maxHours} hours (default ${UPTIME_LIMITS.defaultHours})`,
+        schema: z.int().min(1).max(UPTIME_LIMITS.maxHours),
+      },
+      {
+        name: 'buckets',
+        description:
+          `How many buckets, 1 to ${UPTIME_LIMITS.maxBuckets} (default ` +
+          `${UPTIME_LIMITS.defaultBuckets}), each a whole number of minutes, aligned to the clock`,
+        schema: z.int().min(1).max(UPTIME_LIMITS.maxBuckets),
+      },
+    ],
+    badRequest: 'hours or buckets out of range, or buckets not of whole minutes',
+  },
   { method: 'get', path: '/api/endpoints/{id}/health', summary: 'Health score and its parts' },
   {
     method: 'get',
@@ -179,6 +206,22 @@ const ROUTES: Route[] = [
     path: '/api/tools',
     summary: 'Every tool served, and the endpoints that see it',
     response: z.array(ToolViewSchema),
+  },
+  {
+    method: 'get',
+    path: '/api/tools/stats',
+    summary:
+      'Per tool over the last hours: calls, errors, p50/p95 latency, calls per hour; and ' +
+      'calls and last use since counting began',
+    response: ToolStatsSchema,
+    query: [
+      {
+        name: 'hours',
+        description: `The window, 1 to ${TOOL_STATS_LIMITS.maxHours} hours (default ${TOOL_STATS_LIMITS.defaultHours})`,
+        schema: z.int().min(1).max(TOOL_STATS_LIMITS.maxHours),
+      },
+    ],
+    badRequest: 'hours out of range',
   },
   {
     method: 'post',

@@ -1,12 +1,13 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { sql } from './kysely.js';
 import { metaText } from './call-meta.js';
 import { timelineValues, toTimeline, toToolCall, toolCallValues } from './codec.js';
 import { StoreError } from './errors.js';
 import { readPageQuery, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import { chunked } from './provision.js';
-import type { Store, ToolCallEntry } from './types.js';
+import type { Store, ToolCallEntry, ToolCallSample } from './types.js';
 
 /** Append-only history: endpoint timelines and tool calls, read newest first by id. */
 
@@ -27,17 +28,82 @@ export function timelineRepo(db: Kysely<Database>): Store['timeline'] {
         .execute();
       return toPage(rows.map(toTimeline), limit);
     },
+    async between(endpointId, from, to, limit) {
+      assertLimit(limit);
+      const rows = await db
+        .selectFrom('timeline')
+        .selectAll()
+        .where('endpoint_id', '=', endpointId)
+        .where('at', '>=', from)
+        .where('at', '<', to)
+        .orderBy('at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.reverse().map(toTimeline);
+    },
+    async lastBefore(endpointId, at) {
+      const row = await db
+        .selectFrom('timeline')
+        .selectAll()
+        .where('endpoint_id', '=', endpointId)
+        .where('at', '<', at)
+        .orderBy('at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toTimeline(row);
+    },
   };
+}
+
+function assertLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new StoreError('STORE_INVALID', `limit must be an integer >= 1, got ${limit}`);
+}
+
+/** A batch's calls per distinct tool: one usage bump each, however many calls it logged. */
+export function usageOf(
+  entries: readonly ToolCallEntry[],
+): Array<{ tool: string; calls: number; last_at: number }> {
+  const byTool = new Map<string, { tool: string; calls: number; last_at: number }>();
+  for (const e of entries) {
+    const row = byTool.get(e.tool);
+    if (row) {
+      row.calls++;
+      row.last_at = Math.max(row.last_at, e.at);
+    } else byTool.set(e.tool, { tool: e.tool, calls: 1, last_at: e.at });
+  }
+  return [...byTool.values()];
 }
 
 /** How a batch of call records is written (Store['toolCalls']['appendMany']). */
 export type AppendCalls = Store['toolCalls']['appendMany'];
 
-/** Kysely: multi-row inserts, at most ROWS_PER_STATEMENT rows each (the parameter limits). */
+/**
+ * Kysely: multi-row inserts, at most ROWS_PER_STATEMENT rows each (the parameter limits), and
+ * the usage upserts, in one transaction: a batch retried after a failure is never counted twice.
+ * In a cluster every instance adds to the same rows, so the count is the cluster's.
+ */
 export function kyselyAppendCalls(db: Kysely<Database>): AppendCalls {
   return async (entries) => {
-    for (const chunk of chunked(entries))
-      await db.insertInto('tool_calls').values(chunk.map(toolCallValues)).execute();
+    if (entries.length === 0) return;
+    await db.transaction().execute(async (trx) => {
+      for (const chunk of chunked(entries))
+        await trx.insertInto('tool_calls').values(chunk.map(toolCallValues)).execute();
+      for (const chunk of chunked(usageOf(entries)))
+        await trx
+          .insertInto('tool_usage')
+          .values(chunk)
+          .onConflict((oc) =>
+            oc.column('tool').doUpdateSet({
+              calls: sql<number>`tool_usage.calls + excluded.calls`,
+              last_at: sql<number>`case when excluded.last_at > tool_usage.last_at
+                then excluded.last_at else tool_usage.last_at end`,
+            }),
+          )
+          .execute();
+    });
   };
 }
 
@@ -45,7 +111,8 @@ export function kyselyAppendCalls(db: Kysely<Database>): AppendCalls {
  * SQLite: one statement prepared once (at the first batch: the table exists only after
  * migrate), run per row in one transaction. The mirror writes a batch every batchMs while calls
  * flow; built by Kysely, each batch cost a query of its own size and a fresh prepare, long
- * enough to hold up the calls relayed meanwhile (issue #13).
+ * enough to hold up the calls relayed meanwhile (issue #13). The usage upsert (one per distinct
+ * tool) rides in the same transaction.
  */
 export function sqliteAppendCalls(db: Kysely<Database>, raw: BetterSqlite3.Database): AppendCalls {
   let write: ((entries: readonly ToolCallEntry[]) => void) | undefined;
@@ -54,7 +121,12 @@ export function sqliteAppendCalls(db: Kysely<Database>, raw: BetterSqlite3.Datab
       'INSERT INTO tool_calls (endpoint_id, tool, server, at, duration_ms, outcome, args_bytes,' +
         ' result_bytes, error, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    const bump = raw.prepare(
+      'INSERT INTO tool_usage (tool, calls, last_at) VALUES (?, ?, ?) ON CONFLICT (tool)' +
+        ' DO UPDATE SET calls = calls + excluded.calls, last_at = max(last_at, excluded.last_at)',
+    );
     return raw.transaction((entries: readonly ToolCallEntry[]) => {
+      for (const u of usageOf(entries)) bump.run(u.tool, u.calls, u.last_at);
       for (const e of entries)
         insert.run(
           e.endpointId,
@@ -83,10 +155,31 @@ export function toolCallsRepo(
   appendMany: AppendCalls = kyselyAppendCalls(db),
 ): Store['toolCalls'] {
   return {
-    async append(entry) {
-      await db.insertInto('tool_calls').values(toolCallValues(entry)).execute();
-    },
+    // Through the batch writer, so a single call is counted in its tool's usage too.
+    append: (entry) => appendMany([entry]),
     appendMany,
+    async between(from, to, limit) {
+      assertLimit(limit);
+      const rows = await db
+        .selectFrom('tool_calls')
+        .select(['tool', 'server', 'at', 'duration_ms', 'outcome'])
+        .where('at', '>=', from)
+        .where('at', '<', to)
+        .orderBy('at', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map((r): ToolCallSample => ({
+        tool: r.tool,
+        server: r.server,
+        at: Number(r.at),
+        durationMs: Number(r.duration_ms),
+        outcome: r.outcome as ToolCallSample['outcome'],
+      }));
+    },
+    async usage() {
+      const rows = await db.selectFrom('tool_usage').selectAll().execute();
+      return rows.map((r) => ({ tool: r.tool, calls: Number(r.calls), lastAt: Number(r.last_at) }));
+    },
     async page(query = {}) {
       const { limit, before } = readPageQuery(query);
       const { endpointId, tool } = query;

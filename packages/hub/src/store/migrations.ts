@@ -156,6 +156,27 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('tool_calls').addColumn('meta', 'text').execute();
       },
     },
+    '0004_uptime_usage': {
+      // The uptime strip reads an endpoint's timeline by time (a window and the row before
+      // it); the first index orders by id only. Usage counts outlive the pruned call log, and
+      // start from what the log holds today.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createIndex('timeline_endpoint_at')
+          .on('timeline')
+          .columns(['endpoint_id', 'at'])
+          .execute();
+        await db.schema
+          .createTable('tool_usage')
+          .addColumn('tool', 'text', (c) => c.primaryKey())
+          .addColumn('calls', 'bigint', (c) => c.notNull())
+          .addColumn('last_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await sql`insert into tool_usage (tool, calls, last_at)
+          select tool, count(*), max(at) from tool_calls group by tool`.execute(db);
+      },
+    },
   };
 }
 

@@ -12,6 +12,14 @@ export interface Database {
   tool_calls: ToolCallsTable;
   channels: ChannelsTable;
   overlays: OverlaysTable;
+  tool_usage: ToolUsageTable;
+}
+
+/** Calls per exposed tool name since counting began; bumped with every batch of the log. */
+export interface ToolUsageTable {
+  tool: string;
+  calls: number;
+  last_at: number;
 }
 
 export interface OverlaysTable {

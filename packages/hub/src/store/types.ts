@@ -104,6 +104,25 @@ export interface CallMeta {
   repairsOmitted?: number;
 }
 
+/** What the per-tool figures read of a logged call: enough for counts and percentiles. */
+export interface ToolCallSample {
+  tool: string;
+  server: string;
+  at: number;
+  durationMs: number;
+  outcome: ToolCallEntry['outcome'];
+}
+
+/**
+ * A tool's calls since the store began counting, kept apart from the call log because the log
+ * is pruned (HubOptions.callLog in hub.ts): the count would otherwise fall as old rows go.
+ */
+export interface ToolUsage {
+  tool: string;
+  calls: number;
+  lastAt: number;
+}
+
 export interface ChannelRow {
   id: string;
   name: string;
@@ -193,11 +212,26 @@ export interface Store {
   timeline: {
     append(entry: TimelineEntry): Promise<void>;
     page(endpointId: string | undefined, query?: PageQuery): Promise<Page<TimelineEntry>>;
+    /**
+     * The endpoint's entries with `from <= at < to`, oldest first. At most `limit`: past that,
+     * the newest `limit` (a flapping endpoint's day must not be read whole).
+     */
+    between(endpointId: string, from: number, to: number, limit: number): Promise<TimelineEntry[]>;
+    /** The endpoint's newest entry before `at`: the state a window starts in. */
+    lastBefore(endpointId: string, at: number): Promise<TimelineEntry | undefined>;
   };
   toolCalls: {
+    /** Logs one call and counts it in its tool's usage, in one transaction. */
     append(entry: ToolCallEntry): Promise<void>;
-    /** Several entries in one statement: the hub logs calls in batches, off the call path. */
+    /**
+     * Several entries in one transaction: the hub logs calls in batches, off the call path.
+     * Each distinct tool's usage is bumped once per batch in the same transaction.
+     */
     appendMany(entries: readonly ToolCallEntry[]): Promise<void>;
+    /** Calls with `from <= at < to`, newest first, at most `limit`. */
+    between(from: number, to: number, limit: number): Promise<ToolCallSample[]>;
+    /** Every tool's usage count and last call, whatever the log still holds. */
+    usage(): Promise<ToolUsage[]>;
     page(query?: PageQuery & { endpointId?: string; tool?: string }): Promise<Page<ToolCallEntry>>;
     /** Keeps the newest `keep` rows and nothing older than `maxAgeMs`; returns rows removed. */
     prune(keep: number, maxAgeMs: number, now?: number): Promise<number>;
