@@ -1,7 +1,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, importConfig, loadConfig } from '../../src/config/index.js';
+import { buildCatalog } from '../../src/catalog/catalog.js';
+import { exposedNames } from '../../src/catalog/names.js';
+import { ConfigError, importConfig, loadConfig, toolAllowed } from '../../src/config/index.js';
 import { put, rejection, tempDir } from './helpers.js';
 
 describe('tether import', () => {
@@ -27,7 +29,7 @@ describe('tether import', () => {
         webUI: { port: 9999 },
       }),
     );
-    const result = await importConfig(file, {});
+    const result = await importConfig(file, {}, exposedNames);
     expect(result.format).toBe('xiaozhi-client');
     expect(result.config).toEqual({
       endpoints: [
@@ -38,7 +40,7 @@ describe('tether import', () => {
         },
       ],
       mcpServers: {
-        calculator: { command: 'node', args: ['./mcpServers/calculator.js'] },
+        calculator: { command: 'node', args: ['./mcpServers/calculator.js'], cwd: dir },
         amap: { type: 'sse', url: 'https://mcp.amap.com/sse?key=k123' },
         search: { type: 'http', url: 'https://s.test/mcp' },
       },
@@ -46,7 +48,8 @@ describe('tether import', () => {
     expect(result.notes).toEqual([
       'mcpEndpoint entry 3 is not a ws:// or wss:// URL; skipped.',
       '2 tool(s) disabled in mcpServerConfig became "tools.exclude" on each endpoint.',
-      'Not carried over (no Tether equivalent): connection, webUI.',
+      `Not carried: connection: Tether's own heartbeat (a dead link is noticed within 10 s) and jittered reconnects replace heartbeatInterval, heartbeatTimeout and reconnectInterval; hub.monitor tunes them.`,
+      'Not carried: webUI (port 9999): the dashboard and API listen on hub.port (default 8765, where `tether status` and the other commands look; set hub.port to keep the old port); webUI.auth is not carried: Tether asks for an admin token when it listens beyond loopback.',
       `endpoints[0].url carries a token; consider "wss://api.xiaozhi.me/mcp/?token=\${XIAOZHI_TOKEN}" and set XIAOZHI_TOKEN in the hub's environment.`,
       `mcpServers.amap.url carries a secret; consider "https://mcp.amap.com/sse?key=\${AMAP_KEY}" and set AMAP_KEY in the hub's environment.`,
     ]);
@@ -79,7 +82,7 @@ describe('tether import', () => {
         { name: 'endpoint-2', url: 'wss://b.test/mcp' },
       ],
       mcpServers: {
-        calculator: { type: 'stdio', command: 'python', args: ['-m', 'calculator'] },
+        calculator: { type: 'stdio', command: 'python', args: ['-m', 'calculator'], cwd: dir },
         remote: {
           type: 'http',
           url: 'https://r.test/mcp',
@@ -102,7 +105,7 @@ describe('tether import', () => {
       JSON.stringify({ mcpServers: { a: { command: 'a' } } }),
     );
     const result = await importConfig(file, {});
-    expect(result.config).toEqual({ mcpServers: { a: { command: 'a' } } });
+    expect(result.config).toEqual({ mcpServers: { a: { command: 'a', cwd: dir } } });
     expect(result.notes).toEqual([
       'MCP_ENDPOINT is not set: add an endpoint to "endpoints", or keep setting MCP_ENDPOINT for Tether.',
     ]);
@@ -177,8 +180,14 @@ describe('tether import', () => {
           command: 'npx',
           args: ['-y', 'server-perplexity-ask'],
           env: { PERPLEXITY_API_KEY: '${PERPLEXITY_KEY}', HOME_DIR: '${HOME}' },
+          cwd: dir,
         },
-        local: { type: 'stdio', command: 'node', args: [`${dir}/server.js`, homedir()] },
+        local: {
+          type: 'stdio',
+          command: 'node',
+          args: [`${dir}/server.js`, homedir()],
+          cwd: dir,
+        },
         github: { type: 'http', url: 'https://api.githubcopilot.com/mcp/' },
       },
     });
@@ -217,7 +226,7 @@ describe('tether import', () => {
         mcpServerConfig: { calc: { tools: { div: { enable: false } } } },
       }),
     );
-    const { config } = await importConfig(source, {});
+    const { config } = await importConfig(source, {}, exposedNames);
     await put(dir, 'tether.config.json', JSON.stringify(config, null, 2));
     const loaded = await loadConfig({ cwd: dir, env: {} });
     expect(loaded.config.endpoints[0]?.tools).toEqual({ include: ['*'], exclude: ['calc__div'] });
@@ -259,6 +268,216 @@ describe('tether import', () => {
     const broken = await put(dir, 'mcp_config.json', '{ "mcpServers": { "a": { "command": "a" }');
     expect((await rejection(importConfig(broken, {}))).message).toBe(
       `${broken}: 1:42: syntax error: close brace expected`,
+    );
+  });
+
+  it('gives non-ASCII server names readable ASCII names, with a stable suffix when two meet', async () => {
+    const dir = await tempDir();
+    const file = await put(
+      dir,
+      'xiaozhi.config.json',
+      JSON.stringify({
+        mcpEndpoint: 'wss://api.xiaozhi.me/mcp/?token=t',
+        mcpServers: {
+          '高德 地图': { command: 'node', args: ['amap.js'] },
+          '高德·地图': { command: 'node', args: ['amap2.js'] },
+          重庆天气: { command: 'node', args: ['cq.js'] },
+          'Café 地图': { command: 'node', args: ['cafe.js'] },
+          Погода: { command: 'node', args: ['pogoda.js'] },
+          'my server': { command: 'node', args: ['mine.js'] },
+        },
+      }),
+    );
+    const result = await importConfig(file, {});
+    expect(Object.keys(result.config.mcpServers)).toEqual([
+      'gaode_ditu_8f5a1d',
+      'gaode_ditu_4fadbd',
+      'chongqingtianqi',
+      'Cafe_ditu',
+      'server_4f7637',
+      'my_server',
+    ]);
+    expect(result.notes).toContain(
+      'Server "高德 地图" is named "gaode_ditu_8f5a1d" in Tether (names are letters, digits, "_" and "-"); its tools are served as gaode_ditu_8f5a1d__<tool>.',
+    );
+    // The same file always gives the same names, whatever the order of its servers.
+    const reversed = await put(
+      dir,
+      'b/xiaozhi.config.json',
+      JSON.stringify({
+        mcpServers: { '高德·地图': { command: 'b' }, '高德 地图': { command: 'a' } },
+      }),
+    );
+    expect(Object.keys((await importConfig(reversed, {})).config.mcpServers)).toEqual([
+      'gaode_ditu_4fadbd',
+      'gaode_ditu_8f5a1d',
+    ]);
+  });
+
+  it('a disabled tool is excluded under the very name the hub serves it by', async () => {
+    const dir = await tempDir();
+    const tools = {
+      '高德 地图': ['echo', 'maps_weather'],
+      // Both sanitise to weather__get_forecast, so the catalog gives each a hash suffix.
+      weather: ['get.forecast', 'get_forecast', 'alerts'],
+    };
+    const file = await put(
+      dir,
+      'xiaozhi.config.json',
+      JSON.stringify({
+        mcpEndpoint: 'wss://api.xiaozhi.me/mcp/?token=t',
+        mcpServers: { '高德 地图': { command: 'a' }, weather: { command: 'w' } },
+        mcpServerConfig: {
+          '高德 地图': { tools: { echo: { enable: false }, maps_weather: { enable: true } } },
+          weather: {
+            tools: {
+              'get.forecast': { enable: false },
+              get_forecast: { enable: true },
+              alerts: { enable: true },
+            },
+          },
+        },
+      }),
+    );
+    const { config } = await importConfig(file, {}, exposedNames);
+    await put(dir, 'tether.config.json', JSON.stringify(config));
+    const loaded = (await loadConfig({ cwd: dir, env: {} })).config;
+    const catalog = buildCatalog([
+      {
+        server: 'gaode_ditu',
+        tools: tools['高德 地图'].map((name) => ({ name, inputSchema: {} })),
+      },
+      { server: 'weather', tools: tools.weather.map((name) => ({ name, inputSchema: {} })) },
+    ]);
+    const filter = loaded.endpoints[0]!.tools;
+    const served = catalog.filter((entry) => toolAllowed(filter, entry.name));
+    expect(served.map((entry) => `${entry.server}/${entry.tool}`).sort()).toEqual([
+      'gaode_ditu/maps_weather',
+      'weather/alerts',
+      'weather/get_forecast',
+    ]);
+    expect(served.map((entry) => entry.name)).toContain('gaode_ditu__maps_weather');
+  });
+
+  it('without the naming rule, disabled tools are listed rather than excluded under a guess', async () => {
+    const dir = await tempDir();
+    const file = await put(
+      dir,
+      'xiaozhi.config.json',
+      JSON.stringify({
+        mcpEndpoint: 'wss://api.xiaozhi.me/mcp/?token=t',
+        mcpServers: { '高德 地图': { command: 'a' } },
+        mcpServerConfig: { '高德 地图': { tools: { echo: { enable: false } } } },
+      }),
+    );
+    const { config, notes } = await importConfig(file, {});
+    expect(config.endpoints?.[0]?.tools).toBeUndefined();
+    expect(notes).toContain(
+      '1 tool(s) disabled in mcpServerConfig were not carried: this caller does not say how the hub names tools. Disabled: "gaode_ditu/echo".',
+    );
+  });
+
+  it('a ModelScope server gets the key as its Authorization header; no other host does', async () => {
+    const dir = await tempDir();
+    const servers = {
+      ms: { type: 'sse', url: 'https://mcp.api-inference.modelscope.net/abc123/sse' },
+      mscn: { type: 'streamable-http', url: 'https://mcp.modelscope.cn/x/mcp' },
+      own: {
+        url: 'https://mcp.api-inference.modelscope.net/def/sse',
+        headers: { authorization: 'Bearer mine' },
+      },
+      lookalike: { type: 'sse', url: 'https://modelscope.net.evil.test/sse?x=modelscope.net' },
+    };
+    const withKey = await put(
+      dir,
+      'xiaozhi.config.json',
+      JSON.stringify({ mcpServers: servers, modelscope: { apiKey: 'ms-key-1' } }),
+    );
+    const { config, notes } = await importConfig(withKey, {});
+    expect(config.mcpServers['ms']?.['headers']).toEqual({ Authorization: 'Bearer ms-key-1' });
+    expect(config.mcpServers['mscn']?.['headers']).toEqual({ Authorization: 'Bearer ms-key-1' });
+    expect(config.mcpServers['own']?.['headers']).toEqual({ authorization: 'Bearer mine' });
+    expect(config.mcpServers['lookalike']?.['headers']).toBeUndefined();
+    expect(notes).toContain(
+      'modelscope.apiKey became the Authorization header of ms, mscn, as xiaozhi-client sends it.',
+    );
+    expect(notes.join('\n')).not.toContain('ms-key-1');
+
+    // No key in the file: xiaozhi-client read MODELSCOPE_API_TOKEN, and so will Tether.
+    const withoutKey = await put(
+      dir,
+      'b/xiaozhi.config.json',
+      JSON.stringify({
+        mcpServers: { ms: servers.ms },
+        modelscope: { apiKey: '<请填写你的 API Key>' },
+      }),
+    );
+    const second = await importConfig(withoutKey, {});
+    expect(second.config.mcpServers['ms']?.['headers']).toEqual({
+      Authorization: 'Bearer ${MODELSCOPE_API_TOKEN}',
+    });
+    expect(second.notes).toEqual([
+      'modelscope.apiKey is not a usable key (still the placeholder?); not carried.',
+      "ms is a ModelScope server and the file has no modelscope.apiKey: like xiaozhi-client, Tether reads the key from MODELSCOPE_API_TOKEN (not set now: set it in the hub's environment).",
+    ]);
+  });
+
+  it('lists what xiaozhi-client settings it leaves out, each with its reason', async () => {
+    const dir = await tempDir();
+    const file = await put(
+      dir,
+      'xiaozhi.config.json',
+      JSON.stringify({
+        mcpServers: {},
+        customMCP: {
+          tools: [
+            { name: 'calc__add', handler: { type: 'mcp', config: { serviceName: 'calc' } } },
+            { name: 'weather_flow', handler: { type: 'proxy', platform: 'coze', config: {} } },
+            { name: 'hook', handler: { type: 'http', config: { url: 'https://h.test' } } },
+          ],
+        },
+        platforms: { coze: { token: 'pat_secret' } },
+        tts: { voice_type: 'zh_female' },
+        toolCallLog: { maxRecords: 100 },
+        somethingNew: true,
+      }),
+    );
+    const { notes } = await importConfig(file, {});
+    expect(notes).toEqual([
+      'customMCP: 1 tool(s) with an "mcp" handler mirror tools of mcpServers, which serve them.',
+      'Not carried: customMCP tool "weather_flow" (Coze workflow): it runs inside xiaozhi-client and Tether serves MCP servers only; Tether has no Coze integration.',
+      'Not carried: customMCP tool "hook" (HTTP call): it runs inside xiaozhi-client and Tether serves MCP servers only.',
+      'Not carried: platforms: Coze and other platform credentials: Tether has no Coze integration.',
+      'Not carried: tts: voice and model settings belong to the device and its conversation server, not to MCP tools.',
+      'Not carried: toolCallLog: Tether keeps its own history of calls.',
+      'Not carried: somethingNew: no Tether equivalent.',
+      'No MCP servers were found.',
+    ]);
+  });
+
+  it('a relative path in a Claude Desktop config is pointed out: its folder is not known', async () => {
+    const dir = await tempDir();
+    const file = await put(
+      dir,
+      'claude_desktop_config.json',
+      JSON.stringify({ mcpServers: { local: { command: 'node', args: ['./server.js'] } } }),
+    );
+    const { config, notes } = await importConfig(file, {});
+    expect(config.mcpServers['local']).toEqual({ command: 'node', args: ['./server.js'] });
+    expect(notes).toEqual([
+      'mcpServers.local: "./server.js" is a relative path, and the folder it was meant from is not known; make it absolute or set "cwd".',
+    ]);
+  });
+
+  it('a file larger than any config is refused before it is read', async () => {
+    const dir = await tempDir();
+    const file = await put(
+      dir,
+      'mcp_config.json',
+      `{"mcpServers":{}}${' '.repeat(5 * 1024 * 1024)}`,
+    );
+    expect((await rejection(importConfig(file, {}))).message).toBe(
+      `${file}: (root): ${5 * 1024 * 1024 + 17} bytes is larger than any MCP configuration (at most 4194304)`,
     );
   });
 });

@@ -1,4 +1,6 @@
+import { isAbsolute, resolve } from 'node:path';
 import { isRecord } from '../fields.js';
+import { shown } from './names.js';
 
 /** The JSON a `tether.config.json` holds, as the importer writes it. */
 export interface TetherConfigFile {
@@ -9,6 +11,18 @@ export interface TetherConfigFile {
 /** Keys of a server entry that mean the same in Claude, VS Code, mcp_pipe and Tether. */
 const CARRIED = ['command', 'args', 'env', 'cwd', 'url', 'headers', 'disabled'];
 
+/** How the servers of one file are carried over. */
+export interface ServerOptions {
+  /** Tether's name for each server, by its name in the file (names.ts). */
+  names: ReadonlyMap<string, string>;
+  /**
+   * The folder the source tool starts its stdio servers in, when it has a fixed one. It becomes
+   * each stdio server's `cwd` (a relative `cwd` is resolved against it), so `./calc.js` and
+   * `python -m calculator` find what they found before wherever the hub runs from.
+   */
+  folder?: string;
+}
+
 /**
  * Copy server entries in the common Claude-style shape into Tether's. Types are normalised
  * (mcp_pipe lower-cases them and also reads `transportType`); keys Tether has no use for are
@@ -18,11 +32,14 @@ export function convertServers(
   entries: Record<string, unknown>,
   block: string,
   notes: string[],
+  options: ServerOptions,
 ): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const [name, entry] of Object.entries(entries)) {
+  for (const [original, entry] of Object.entries(entries)) {
+    const name = options.names.get(original) ?? original;
+    const where = `${block}.${shown(original)}`;
     if (!isRecord(entry)) {
-      notes.push(`${block}.${name} is not an object; skipped.`);
+      notes.push(`${where} is not an object; skipped.`);
       continue;
     }
     const server: Record<string, unknown> = {};
@@ -35,16 +52,54 @@ export function convertServers(
     );
     if (dropped.includes('envFile')) {
       notes.push(
-        `${block}.${name}.envFile is not read by Tether; put those variables in "env" or in the hub's environment.`,
+        `${where}.envFile is not read by Tether; put those variables in "env" or in the hub's environment.`,
       );
     }
     const others = dropped.filter((key) => key !== 'envFile');
     if (others.length > 0) {
-      notes.push(`${block}.${name}: left out ${others.join(', ')} (no Tether equivalent).`);
+      notes.push(
+        `${where}: left out ${others.map((key) => shown(key)).join(', ')} (no Tether equivalent).`,
+      );
     }
+    anchor(server, where, options.folder, notes);
     out[name] = server;
   }
   return out;
+}
+
+/**
+ * Give a stdio server the folder its source started it in. Without one (Claude Desktop starts
+ * servers wherever it runs), a path that only works from some folder gets a note instead.
+ */
+function anchor(
+  server: Record<string, unknown>,
+  where: string,
+  folder: string | undefined,
+  notes: string[],
+): void {
+  if (typeof server['command'] !== 'string' || server['url'] !== undefined) return;
+  const cwd = server['cwd'];
+  if (folder !== undefined) {
+    if (cwd === undefined) server['cwd'] = folder;
+    else if (typeof cwd === 'string' && !isAbsolute(cwd)) server['cwd'] = resolve(folder, cwd);
+    return;
+  }
+  if (cwd !== undefined) return;
+  const args = Array.isArray(server['args']) ? server['args'] : [];
+  const relative = [server['command'], ...args].find(
+    (arg): arg is string => typeof arg === 'string' && looksRelative(arg),
+  );
+  if (relative !== undefined) {
+    notes.push(
+      `${where}: ${shown(relative, true)} is a relative path, and the folder it was meant from is not known; make it absolute or set "cwd".`,
+    );
+  }
+}
+
+/** `./x.js`, `../x`, or a bare script name (`server.py`) that names a file, not a package. */
+function looksRelative(arg: string): boolean {
+  if (isAbsolute(arg) || arg.startsWith('-') || arg.includes('://')) return false;
+  return /^\.\.?[/\\]/.test(arg) || /\.(js|mjs|cjs|ts|py)$/i.test(arg);
 }
 
 /** `streamableHttp`, `streamablehttp`, `Streamable-HTTP` … → `http`. Unknown types pass through

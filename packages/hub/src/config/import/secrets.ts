@@ -9,8 +9,14 @@ const SECRET_PARAM = /^(key|sig|signature)$/i;
 /**
  * Notes for secrets written in plain text. The values stay as they were (the import must work
  * as-is), but each note shows the `${VAR}` form that keeps the secret out of the file.
+ * `variables` names the variable to suggest for a header whose secret already has a well-known
+ * one (`mcpServers.x.headers.Authorization` → `MODELSCOPE_API_TOKEN`). A note never carries a
+ * secret: one whose suggestion would still hold it is not written.
  */
-export function secretNotes(config: TetherConfigFile): string[] {
+export function secretNotes(
+  config: TetherConfigFile,
+  variables: ReadonlyMap<string, string> = new Map(),
+): string[] {
   const notes: string[] = [];
   config.endpoints?.forEach((endpoint, i) => {
     const suggestion = urlSuggestion(endpoint.url, i === 0 ? 'XIAOZHI' : `XIAOZHI_${i + 1}`);
@@ -30,7 +36,9 @@ export function secretNotes(config: TetherConfigFile): string[] {
       for (const [key, value] of Object.entries(server['headers'])) {
         if (!isCredentialName(key) && !/^(x-)?api-?key$|cookie/i.test(key)) continue;
         if (!plain(value)) continue;
-        const variable = `${prefix}_${/auth/i.test(key) ? 'TOKEN' : envName(key)}`;
+        const variable =
+          variables.get(`mcpServers.${name}.headers.${key}`) ??
+          `${prefix}_${/auth/i.test(key) ? 'TOKEN' : envName(key)}`;
         const scheme = /^(Bearer|Basic|Token)\s+/i.exec(value)?.[0] ?? '';
         notes.push(
           `mcpServers.${name}.headers.${key} holds a secret in plain text; consider "${scheme}\${${variable}}" and set ${variable} in the hub's environment.`,
@@ -73,5 +81,16 @@ function urlSuggestion(url: string, prefix: string): string | undefined {
     text = text.replace(`:${parsed.password}@`, `:\${${variable}}@`);
   }
   if (vars.length === 0) return undefined;
+  // A value spelt in a way the replacements above missed (another percent-encoding) would
+  // otherwise be printed: say only which variables to set.
+  const secrets = [...parsed.searchParams]
+    .filter(([key, value]) => (isCredentialName(key) || SECRET_PARAM.test(key)) && plain(value))
+    .map(([, value]) => value);
+  if (parsed.password !== '') secrets.push(parsed.password);
+  if (
+    secrets.some((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)))
+  ) {
+    return `move it to ${vars.join(', ')} in the hub's environment and write \${…} in its place.`;
+  }
   return `consider "${text}" and set ${vars.join(', ')} in the hub's environment.`;
 }
