@@ -34,14 +34,24 @@ export function hubTarget(
 export type HubClientErrorCode =
   'BAD_URL' | 'BAD_TOKEN' | 'UNREACHABLE' | 'UNAUTHORIZED' | 'HUB_ERROR' | 'STREAM_ENDED';
 
-/** A failure of the CLI's side of the conversation; the message is safe to print. */
+/**
+ * A failure of the CLI's side of the conversation; the message is safe to print. For an answer
+ * of the hub (`HUB_ERROR`), its status, its error code (NOT_FOUND, READ_ONLY, CONFLICT…) and its
+ * own message, scrubbed, so a command can say what to do about it.
+ */
 export class HubClientError extends Error {
   constructor(
     readonly code: HubClientErrorCode,
     message: string,
+    readonly answer?: { status: number; code: string | undefined; message: string },
   ) {
     super(message);
     this.name = 'HubClientError';
+  }
+
+  /** The hub's own error code, when the hub answered with one. */
+  get hubCode(): string | undefined {
+    return this.answer?.code;
   }
 }
 
@@ -93,13 +103,23 @@ export class HubClient {
   }
 
   async post<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+
+  async put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  async delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.send(
       path,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      },
+      body === undefined
+        ? { method }
+        : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
       this.deadline(),
     );
     return this.json<T>(response);
@@ -188,7 +208,7 @@ export class HubClient {
       const reason = (error as Error).cause ?? (error as Error).message;
       throw new HubClientError(
         'UNREACHABLE',
-        `cannot reach the hub at ${this.shownUrl} (${this.scrub(String(reason))}); is \`tether start\` running?`,
+        `cannot reach the hub at ${this.shownUrl} (${this.scrub(String(reason))}): start one with \`tether start\`, or pass --url (or set TETHER_URL) to reach one elsewhere`,
       );
     }
   }
@@ -209,10 +229,16 @@ export class HubClient {
     const body = (await response.json().catch(() => ({}))) as {
       error?: { code?: unknown; message?: unknown };
     };
-    const detail = body.error
-      ? `${String(body.error.code)}: ${String(body.error.message)}`
-      : `HTTP ${response.status}`;
-    return new HubClientError('HUB_ERROR', this.scrub(detail));
+    const code = typeof body.error?.code === 'string' ? body.error.code : undefined;
+    const message = this.scrub(
+      body.error?.message === undefined ? `HTTP ${response.status}` : String(body.error.message),
+    );
+    const detail = body.error ? `${String(body.error.code)}: ${message}` : message;
+    return new HubClientError('HUB_ERROR', this.scrub(detail), {
+      status: response.status,
+      code,
+      message,
+    });
   }
 
   /** Text from elsewhere (the hub's answer, a socket error), our token and credentials masked. */

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientFlags } from './commands.js';
+import { finish, processContext } from './context.js';
 import { printable } from '../log/printable.js';
+import { clientOptions, collect } from './options.js';
+import { registerChangeCommands } from './register.js';
 
 // Each command loads only what it needs: `tether start` never loads the simulator, and the
 // client commands never load the hub, so every process stays as small as it can be.
@@ -12,10 +15,6 @@ function integer(value: string): number {
   if (!Number.isInteger(parsed) || parsed < 0)
     throw new InvalidArgumentError('expected a non-negative integer');
   return parsed;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** Keeps the process up until SIGINT/SIGTERM, then runs `stop` once. */
@@ -48,8 +47,10 @@ const program = new Command()
   .showHelpAfterError()
   .addHelpText(
     'after',
-    '\n`status`, `tools`, `call` and `mcp` talk to a running hub: --url or TETHER_URL says where, and\n' +
-      '--token or TETHER_ADMIN_TOKEN logs in to a hub that has an admin token.',
+    '\n`status`, `tools`, `call`, `mcp`, `endpoint`, `server` and `tool` talk to a running hub: --url or\n' +
+      'TETHER_URL says where, and --token or TETHER_ADMIN_TOKEN logs in to a hub that has an admin\n' +
+      'token. `config` edits the config file; `service` runs `tether start` as a service. docs/cli.md\n' +
+      'has every command, its flags and its exit codes.',
   );
 
 program
@@ -63,30 +64,23 @@ program
     await (await import('./start.js')).runStart(options);
   });
 
-// The hub's address and admin token: flags win over the environment. The variable is the better
-// home for the token, since other users of the machine can read a command line.
-const clientOptions = (command: Command) =>
-  command
-    .option('--url <url>', 'the hub API (default: $TETHER_URL, else http://127.0.0.1:8765)')
-    .option('--token <token>', "the hub's admin token (default: $TETHER_ADMIN_TOKEN)")
-    .option('--json', 'machine-readable output')
-    .addHelpText(
-      'after',
-      '\nEnvironment:\n' +
-        '  TETHER_URL          the hub API, when --url is not given\n' +
-        '  TETHER_ADMIN_TOKEN  the admin token, when --token is not given; needed by a hub\n' +
-        '                      started with TETHER_ADMIN_TOKEN or bound beyond loopback',
-    );
+/** A client command: its errors printed (as JSON with --json) and its exit code (docs/cli.md). */
+const client =
+  <A extends unknown[]>(work: (...args: A) => Promise<void>) =>
+  async (...args: A) => {
+    const flags = args.at(-2) as { json?: boolean } | undefined;
+    await finish(processContext(), flags?.json, () => work(...args));
+  };
 
 clientOptions(
   program.command('status').description('endpoint states of a running hub (live on a terminal)'),
 )
   .option('--once', 'print once and exit')
-  .action(async (options: ClientFlags) => (await commands()).status(options));
+  .action(client(async (options: ClientFlags) => (await commands()).status(options)));
 
 clientOptions(
   program.command('tools').description('tools a running hub serves, and which endpoints see them'),
-).action(async (options: ClientFlags) => (await commands()).tools(options));
+).action(client(async (options: ClientFlags) => (await commands()).tools(options)));
 
 clientOptions(
   program
@@ -95,8 +89,10 @@ clientOptions(
     .argument('<tool>', 'exposed tool name, e.g. calc__add'),
 )
   .option('--args <json>', 'arguments as a JSON object')
-  .action(async (tool: string, options: ClientFlags & { args?: string }) =>
-    (await commands()).call(tool, options),
+  .action(
+    client(async (tool: string, options: ClientFlags & { args?: string }) =>
+      (await commands()).call(tool, options),
+    ),
   );
 
 program
@@ -126,6 +122,8 @@ program
       printConfig?: string | boolean;
     }) => (await import('./mcp.js')).runMcp(options),
   );
+
+registerChangeCommands(program);
 
 program
   .command('doctor')
