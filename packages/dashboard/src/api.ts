@@ -12,7 +12,9 @@ import type {
   SessionInfo,
   TimelineItem,
   ToolCallResult,
+  ToolStats,
   ToolView,
+  Uptime,
 } from '@tether/protocol';
 
 /** Every failure the dashboard shows: the hub's `{error: {code, message}}`, or a local code. */
@@ -111,6 +113,8 @@ export const api = {
     request('GET', `/api/endpoints/${id(endpoint)}/timeline${query({ before, limit })}`),
   health: (endpoint: string): Promise<Health> =>
     request('GET', `/api/endpoints/${id(endpoint)}/health`),
+  uptime: (endpoint: string, hours: number, buckets: number): Promise<Uptime> =>
+    request('GET', `/api/endpoints/${id(endpoint)}/uptime${query({ hours, buckets })}`),
 
   servers: (): Promise<ServerView[]> => request('GET', '/api/servers'),
   createServer: (input: ServerInput): Promise<ServerView> =>
@@ -121,6 +125,8 @@ export const api = {
     request('DELETE', `/api/servers/${id(server)}`),
 
   tools: (): Promise<ToolView[]> => request('GET', '/api/tools'),
+  toolStats: (hours: number): Promise<ToolStats> =>
+    request('GET', `/api/tools/stats${query({ hours })}`),
   mcpSessions: (): Promise<McpSessionItem[]> => request('GET', '/api/mcp/sessions'),
   callTool: (name: string, args: Record<string, unknown>): Promise<ToolCallResult> =>
     request('POST', '/api/tools/call', { body: { name, arguments: args } }),

@@ -268,6 +268,7 @@ function Dashboard(props: { onSessionLost: () => void }) {
               selectedId={selectedId}
               onSelect={setSelected}
               toolsStamp={state.toolsStamp}
+              callStamp={state.callStamp}
             />
             <TryTool tools={state.tools} />
           </div>

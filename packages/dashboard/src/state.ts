@@ -30,6 +30,8 @@ export interface HubState {
   syncStamp: number;
   /** Moves after every snapshot and every `tools` event: tool lists reload. */
   toolsStamp: number;
+  /** Moves with every call served, whatever the log's filter: the per-tool figures reload. */
+  callStamp: number;
   stream: StreamStatus;
   syncError: string | null;
   calls: {
@@ -72,6 +74,7 @@ export function initialHubState(): HubState {
     buffered: [],
     syncStamp: 0,
     toolsStamp: 0,
+    callStamp: 0,
     stream: 'connecting',
     syncError: null,
     calls: { filter: { endpoint: '', tool: '' }, items: [], next: null, loaded: false, live: 0 },
@@ -147,10 +150,12 @@ export function applyEvent(state: HubState, event: HubEvent): HubState {
       return { ...state, toolsStamp: state.toolsStamp + 1 };
     case 'call': {
       const { calls } = state;
-      if (!matches(calls.filter, event.call)) return state;
+      const callStamp = state.callStamp + 1;
+      if (!matches(calls.filter, event.call)) return { ...state, callStamp };
       const row: CallRow = { ...event.call, id: null, key: `live-${calls.live + 1}` };
       return {
         ...state,
+        callStamp,
         calls: {
           ...calls,
           live: calls.live + 1,
@@ -172,6 +177,7 @@ export function applyEvents(state: HubState, events: readonly HubEvent[]): HubSt
   let endpoints: KeyedEdit<EndpointView> | undefined;
   let servers: KeyedEdit<ServerView> | undefined;
   let tools = 0;
+  let served = 0;
   let live = state.calls.live;
   const fresh: CallRow[] = [];
   for (const event of collapse(events)) {
@@ -189,6 +195,7 @@ export function applyEvents(state: HubState, events: readonly HubEvent[]): HubSt
         tools++;
         break;
       case 'call':
+        served++;
         if (matches(state.calls.filter, event.call))
           fresh.push({ ...event.call, id: null, key: `live-${++live}` });
         break;
@@ -198,6 +205,7 @@ export function applyEvents(state: HubState, events: readonly HubEvent[]): HubSt
   if (endpoints) next.endpoints = endpoints.result();
   if (servers) next.servers = servers.result();
   if (tools > 0) next.toolsStamp = state.toolsStamp + tools;
+  if (served > 0) next.callStamp = state.callStamp + served;
   if (fresh.length > 0) {
     fresh.reverse();
     const items = [...fresh, ...state.calls.items].slice(0, CALLS_KEPT);

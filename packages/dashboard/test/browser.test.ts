@@ -219,6 +219,9 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     await open({ width: 375 });
     await state('living-room').waitFor();
     await page.getByTestId('call-row').first().waitFor();
+    // The pictures too: the uptime strip (half hours on a phone) and a tool's figures.
+    await page.getByTestId('uptime-strip').waitFor();
+    expect(await page.getByTestId('uptime-bucket').count()).toBe(48);
     const widths = await page.evaluate<[number, number]>(
       '[document.documentElement.scrollWidth, window.innerWidth]',
     );

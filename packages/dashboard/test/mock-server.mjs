@@ -458,6 +458,7 @@ export async function startMockServer(options = {}) {
         else transition(id, 'disabled', { nextRetryAt: null, tools: 0 });
         return send(res, 200, { ok: true });
       }
+      if (rest === 'uptime' && method === 'GET') return send(res, 200, uptimeOf(id, url));
       if (rest === 'tools' && method === 'GET')
         return send(
           res,
@@ -557,6 +558,7 @@ export async function startMockServer(options = {}) {
       }
     }
     if (path === '/api/tools' && method === 'GET') return send(res, 200, toolViews());
+    if (path === '/api/tools/stats' && method === 'GET') return send(res, 200, toolStats());
     if (path === '/api/tools/call' && method === 'POST') {
       const body = await readBody(req);
       const t = data.tools.find((x) => x.name === body?.name);
@@ -614,6 +616,86 @@ export async function startMockServer(options = {}) {
       return send(res, 200, page(items, url));
     }
     return fail(res, 404, 'NOT_FOUND', `no route ${method} ${path}`);
+  }
+
+  /** A day of quarter hours (or what was asked): ready, one short loss, one outage. */
+  function uptimeOf(id, url) {
+    const buckets = Number(url.searchParams.get('buckets') ?? 96);
+    const hours = Number(url.searchParams.get('hours') ?? 24);
+    const bucketMs = (hours * 3_600_000) / buckets;
+    const now = Date.now();
+    const from = Math.floor(now / bucketMs) * bucketMs - (buckets - 1) * bucketMs;
+    const loss = { cause: 'heartbeat', code: null, detectedBy: 'heartbeat', count: 1 };
+    const close = { cause: 'close', code: 1006, detectedBy: 'close frame', count: 2 };
+    const list = Array.from({ length: buckets }, (_, i) => {
+      const start = from + i * bucketMs;
+      const end = Math.min(start + bucketMs, now);
+      const level = i === buckets - 20 ? 'down' : i === buckets - 40 ? 'degraded' : 'ready';
+      const downMs = level === 'down' ? 6 * 60_000 : 0;
+      const degradedMs = level === 'down' ? 60_000 : level === 'degraded' ? 20_000 : 0;
+      return {
+        start: iso(start),
+        end: iso(end),
+        level,
+        readyMs: end - start - downMs - degradedMs,
+        degradedMs,
+        downMs,
+        disabledMs: 0,
+        unknownMs: 0,
+        reconnects: level === 'down' ? 1 : level === 'degraded' ? 2 : 0,
+        causes: level === 'down' ? [loss] : level === 'degraded' ? [close] : [],
+      };
+    });
+    const sum = (key) => list.reduce((a, b) => a + b[key], 0);
+    const known = sum('readyMs') + sum('degradedMs') + sum('downMs');
+    return {
+      endpoint: id,
+      from: iso(from),
+      to: iso(now),
+      bucketMs,
+      downAfterMs: 60_000,
+      buckets: list,
+      totals: {
+        readyMs: sum('readyMs'),
+        degradedMs: sum('degradedMs'),
+        downMs: sum('downMs'),
+        disabledMs: 0,
+        unknownMs: 0,
+        reconnects: 3,
+        uptime: sum('readyMs') / known,
+      },
+      causes: [close, loss],
+      truncated: false,
+    };
+  }
+
+  /** The logged calls per tool, over the hours the log covers. */
+  function toolStats() {
+    const now = Date.now();
+    const from = Math.floor(now / 3_600_000) * 3_600_000 - 23 * 3_600_000;
+    const tools = data.tools.map((t) => {
+      const calls = data.calls.filter((c) => c.tool === t.name);
+      const perHour = new Array(24).fill(0);
+      for (const c of calls)
+        perHour[Math.max(0, Math.min(23, Math.floor((Date.parse(c.at) - from) / 3_600_000)))]++;
+      const durations = calls.map((c) => c.durationMs).sort((a, b) => a - b);
+      const rank = (p) =>
+        durations.length ? durations[Math.ceil(p * durations.length) - 1] : null;
+      const errors = calls.filter((c) => c.outcome === 'error' || c.outcome === 'timeout').length;
+      return {
+        name: t.name,
+        server: t.server,
+        calls: calls.length,
+        errors,
+        errorRate: calls.length ? errors / calls.length : null,
+        p50Ms: rank(0.5),
+        p95Ms: rank(0.95),
+        perHour,
+        usageCount: calls.length * 7,
+        lastUsedAt: calls[0]?.at ?? null,
+      };
+    });
+    return { from: iso(from), to: iso(now), hours: 24, tools, truncated: false };
   }
 
   const server = createServer(async (req, res) => {

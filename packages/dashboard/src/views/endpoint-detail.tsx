@@ -2,6 +2,7 @@ import type { EndpointView, Health, TimelineItem } from '@tether/protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useI18n } from '../context.js';
+import { EndpointUptime } from '../figures.js';
 import { closeCodeKey, formatDuration, formatMs, formatPercent } from '../format.js';
 import { appendOlder, mergeNewest } from '../state.js';
 import { HealthBar, StateBadge, clock, dateTime, errorText } from '../ui.js';
@@ -121,6 +122,8 @@ export function EndpointDetail(props: { endpoint: EndpointView; syncStamp: numbe
           </div>
         </dl>
       )}
+
+      <EndpointUptime endpointId={e.id} state={e.state} syncStamp={props.syncStamp} />
 
       <h3>{t('detail.timeline')}</h3>
       {timelineError && <p class="error-text">{timelineError}</p>}

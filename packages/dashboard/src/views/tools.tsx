@@ -1,7 +1,8 @@
-import type { EndpointTool, ToolView } from '@tether/protocol';
+import type { EndpointTool, ToolStatsItem, ToolView } from '@tether/protocol';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useI18n } from '../context.js';
+import { ToolFigures, UPTIME_HOURS, useToolStats } from '../figures.js';
 import type { Roster } from '../fleet.js';
 import { errorText, useActions } from '../ui.js';
 
@@ -16,9 +17,12 @@ export function ToolsSection(props: {
   selectedId: string | null;
   onSelect: (id: string) => void;
   toolsStamp: number;
+  /** Moves with every call: the figures reload (throttled). */
+  callStamp: number;
 }) {
   const { t } = useI18n();
   const { run, busy } = useActions();
+  const stats = useToolStats(props.toolsStamp, props.callStamp);
   const [shown, setShown] = useState<{ id: string; tools: EndpointTool[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const id = props.selectedId;
@@ -96,7 +100,8 @@ export function ToolsSection(props: {
       {id === null ? (
         <>
           <p class="hint">{t('tools.noEndpoint')}</p>
-          <Catalog tools={props.tools} />
+          <p class="small muted">{t('toolStats.hint', { hours: UPTIME_HOURS })}</p>
+          <Catalog tools={props.tools} stats={stats.byName} />
         </>
       ) : (
         <>
@@ -110,6 +115,8 @@ export function ToolsSection(props: {
             <>
               <p class="small muted" data-testid="tools-count">
                 {t('tools.count', { on: rows.filter((r) => r.enabled).length, all: rows.length })}
+                {' · '}
+                {t('toolStats.hint', { hours: UPTIME_HOURS })}
               </p>
               <ul class="tool-list" data-testid="tool-list">
                 {rows.map((tool) => {
@@ -135,6 +142,7 @@ export function ToolsSection(props: {
                             {view.description}
                           </p>
                         )}
+                        <ToolFigures stats={stats.byName.get(tool.name)} />
                       </div>
                     </li>
                   );
@@ -148,7 +156,7 @@ export function ToolsSection(props: {
   );
 }
 
-function Catalog(props: { tools: ToolView[] }) {
+function Catalog(props: { tools: ToolView[]; stats: Map<string, ToolStatsItem> }) {
   const { t } = useI18n();
   if (props.tools.length === 0) return <p class="empty">{t('tools.empty')}</p>;
   return (
@@ -158,6 +166,7 @@ function Catalog(props: { tools: ToolView[] }) {
           <div>
             <span class="mono">{tool.name}</span> <span class="tag">{tool.server}</span>
             {tool.description && <p class="small muted">{tool.description}</p>}
+            <ToolFigures stats={props.stats.get(tool.name)} />
           </div>
         </li>
       ))}
