@@ -125,6 +125,8 @@ function lookup(
 
 const REFERENCE = /\$\{[^}]*\}/g;
 const SCHEME = /^\s*(?:bearer|basic|token)\s*/i;
+/** `--name` or `--name=value` in a list of arguments. */
+const FLAG = /^--?([A-Za-z][\w.-]*)(?:=(.*))?$/s;
 
 /**
  * A value of the file as `config get` shows it: credentials masked (tokens in URLs, credential
@@ -132,7 +134,17 @@ const SCHEME = /^\s*(?:bearer|basic|token)\s*/i;
  * A `${VAR}` reference is shown as written: the secret is in the environment, not the file.
  */
 export function maskSecrets(value: unknown, key?: PathSegment): unknown {
-  if (Array.isArray(value)) return value.map((item) => maskSecrets(item, key));
+  if (Array.isArray(value))
+    return value.map((item, i) => {
+      // A command line's `--api-key VALUE` and `--api-key=VALUE`: the flag names the value.
+      const flag = FLAG.exec(String(value[i - 1] ?? ''));
+      if (typeof item === 'string' && flag && !flag[2] && isCredentialName(flag[1]!))
+        return maskSecrets(item, flag[1]);
+      const glued = typeof item === 'string' ? FLAG.exec(item) : null;
+      if (glued?.[2] !== undefined && isCredentialName(glued[1]!))
+        return `${item.slice(0, item.length - glued[2].length)}${String(maskSecrets(glued[2], glued[1]))}`;
+      return maskSecrets(item, key);
+    });
   if (value !== null && typeof value === 'object')
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   if (typeof value !== 'string') return value;
