@@ -34,6 +34,56 @@ let browser: Browser;
 let page: Page;
 const cspViolations: string[] = [];
 
+// The pictures are checked against history written straight into the store: an outage of
+// seven minutes (lost by heartbeat) six hours ago, and ten calls of a tool with known times.
+const MIN = 60_000;
+const QUARTER = 15 * MIN;
+let hubStartedAt = 0;
+let outageAt = 0;
+
+async function seedHistory(): Promise<void> {
+  const now = Date.now();
+  const lastStart = Math.floor(now / QUARTER) * QUARTER;
+  const windowFrom = lastStart - 95 * QUARTER;
+  outageAt = lastStart - 24 * QUARTER + 2 * MIN;
+  const step = (at: number, from: string, to: string, cause: string, detectedBy?: string) =>
+    store.timeline.append({
+      endpointId: 'home',
+      at,
+      from,
+      to,
+      cause,
+      code: null,
+      reason: null,
+      detectedBy: detectedBy ?? null,
+      instance: 'earlier-hub',
+    });
+  await step(windowFrom - 60 * MIN, 'connecting', 'open', 'open');
+  await step(windowFrom - 60 * MIN + 500, 'open', 'ready', 'ready');
+  await step(outageAt, 'ready', 'backoff', 'heartbeat', 'heartbeat');
+  await step(outageAt + 1_000, 'backoff', 'connecting', 'timer');
+  await step(outageAt + 11_000, 'connecting', 'backoff', 'timeout', 'connect timeout');
+  await step(outageAt + 5 * MIN, 'backoff', 'connecting', 'timer');
+  await step(outageAt + 7 * MIN - 500, 'connecting', 'open', 'open');
+  await step(outageAt + 7 * MIN, 'open', 'ready', 'ready');
+  // The earlier hub stopped cleanly just before this one started.
+  await step(hubStartedAt - 2_000, 'ready', 'disabled', 'person');
+  // fake__echo: 10, 20 … 100 ms three hours ago, the last one failing.
+  await store.toolCalls.appendMany(
+    Array.from({ length: 10 }, (_, i) => ({
+      endpointId: 'home',
+      tool: 'fake__echo',
+      server: 'fake',
+      at: now - 3 * 60 * MIN + i * 1_000,
+      durationMs: (i + 1) * 10,
+      outcome: i === 9 ? ('error' as const) : ('ok' as const),
+      argsBytes: 10,
+      resultBytes: 10,
+      error: i === 9 ? 'failed' : null,
+    })),
+  );
+}
+
 describe.skipIf(!runnable)('dashboard in a browser', () => {
   beforeAll(async () => {
     sim = await EndpointSimulator.start();
@@ -64,7 +114,9 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
         linkOptions: { backoff: { firstRetryMaxMs: 10_000, floorMs: 10_000 } },
       },
     );
+    hubStartedAt = Date.now();
     await hub.start();
+    await seedHistory();
     api = await listen(createApi(hub), '127.0.0.1', 0);
     await sim.waitForReady({ timeoutMs: 10_000 });
     browser = await chromium.launch(chromiumLaunchOptions);
@@ -91,6 +143,75 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
       timeout: 10_000,
     });
   });
+
+  it.each([
+    { width: 1280, locale: 'en-US', buckets: 96 },
+    { width: 1280, locale: 'zh-CN', buckets: 96 },
+    { width: 390, locale: 'en-US', buckets: 48 },
+    { width: 390, locale: 'zh-CN', buckets: 48 },
+  ])(
+    "draws the day's outage as a red bar and the tool's figures ($width px, $locale)",
+    async ({ width, locale, buckets }) => {
+      const zh = locale === 'zh-CN';
+      const context = await browser.newContext({ viewport: { width, height: 900 }, locale });
+      try {
+        const phone = await context.newPage();
+        await phone.goto(api.url);
+        const strip = phone.getByTestId('uptime-strip');
+        await strip.waitFor({ timeout: 10_000 });
+        expect(await phone.getAttribute('html', 'lang')).toBe(zh ? 'zh-CN' : 'en');
+        const bars = phone.getByTestId('uptime-bucket');
+        expect(await bars.count()).toBe(buckets);
+
+        // The outage's bar, and only it, is red; every bar before this hub started is green.
+        const span = (24 * 60 * MIN) / buckets;
+        const outageBar = new Date(Math.floor(outageAt / span) * span).toISOString();
+        const all = await bars.evaluateAll((nodes) =>
+          nodes.map((n) => [n.getAttribute('data-start')!, n.getAttribute('data-level')!]),
+        );
+        expect(all.filter(([, level]) => level === 'down')).toEqual([[outageBar, 'down']]);
+        const before = all.filter(
+          ([start]) => Date.parse(start) + span <= hubStartedAt - 2_000 && start !== outageBar,
+        );
+        expect(before.length).toBeGreaterThan(buckets - 4);
+        expect(before.filter(([, level]) => level !== 'ready')).toEqual([]);
+
+        // Its details on hover: the level, six minutes down, the cause.
+        const red = phone.locator(`[data-testid="uptime-bucket"][data-start="${outageBar}"]`);
+        const title = (await red.getAttribute('title'))!;
+        expect(title).toContain(zh ? '中断' : 'Down');
+        expect(title).toContain(zh ? '中断 6分' : 'down 6m');
+        expect(title).toContain('heartbeat ×1');
+        await red.hover();
+        await expect.poll(() => phone.getByTestId('uptime-detail').textContent()).toBe(title);
+
+        // The losses by cause name the heartbeat.
+        const cause = phone.locator('[data-testid="uptime-causes"] li[data-cause="heartbeat"]');
+        await cause.waitFor();
+        expect(await phone.getByTestId('cause-count-heartbeat').textContent()).toBe('1');
+
+        // The tool's figures: what was logged above.
+        const figure = (name: string) => phone.getByTestId(`tool-${name}-fake__echo`);
+        await figure('calls').waitFor({ timeout: 10_000 });
+        expect(await figure('calls').textContent()).toBe('10');
+        expect(await figure('p50').textContent()).toBe(zh ? '50 毫秒' : '50 ms');
+        expect(await figure('p95').textContent()).toBe(zh ? '100 毫秒' : '100 ms');
+        expect(await figure('errors').textContent()).toBe('10%');
+        expect(await figure('usage').textContent()).toBe('10');
+        expect(await figure('last').textContent()).toMatch(zh ? /前$/ : /ago$/);
+
+        // Readable on a phone: nothing wider than the screen, bars at least a few pixels wide.
+        const [scroll, inner] = await phone.evaluate<[number, number]>(
+          '[document.documentElement.scrollWidth, window.innerWidth]',
+        );
+        expect(scroll).toBeLessThanOrEqual(inner);
+        const box = (await red.boundingBox())!;
+        expect(box.width).toBeGreaterThanOrEqual(3);
+      } finally {
+        await context.close();
+      }
+    },
+  );
 
   it('shows a cut link within a second', async () => {
     await proxy.refuse();
