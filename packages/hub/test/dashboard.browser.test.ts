@@ -167,7 +167,7 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
         const span = (24 * 60 * MIN) / buckets;
         const outageBar = new Date(Math.floor(outageAt / span) * span).toISOString();
         const all = await bars.evaluateAll((nodes) =>
-          nodes.map((n) => [n.getAttribute('data-start')!, n.getAttribute('data-level')!]),
+          nodes.map((n) => [n.getAttribute('data-start')!, n.getAttribute('data-level')!] as const),
         );
         expect(all.filter(([, level]) => level === 'down')).toEqual([[outageBar, 'down']]);
         const before = all.filter(
