@@ -189,7 +189,7 @@ export function renderServers(
         const width = Math.max(0, ...own.map((t) => shown(t.name).length));
         for (const t of own)
           parts.push(
-            `    ${pad(shown(t.name), width)}${t.description == null ? '' : `  ${paint('gray', shown(t.description), colour)}`}`,
+            `    ${pad(shown(t.name), width)}${t.description == null ? '' : `  ${paint('gray', shown(t.description.split('\n')[0]!), colour)}`}`,
           );
       }
       return parts.join('\n');
