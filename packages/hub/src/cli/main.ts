@@ -152,8 +152,12 @@ program
     'xiaozhi.config.json, mcp_config.json, claude_desktop_config.json, .vscode/mcp.json…',
   )
   .action(async (file: string) => {
-    const { importConfig } = await import('../config/index.js');
-    const { format, config, notes } = await importConfig(file, process.env);
+    // The catalog's naming rule is handed in: config sits below catalog in the hub's layers.
+    const [{ importConfig }, { exposedNames }] = await Promise.all([
+      import('../config/index.js'),
+      import('../catalog/names.js'),
+    ]);
+    const { format, config, notes } = await importConfig(file, process.env, exposedNames);
     console.log(JSON.stringify(config, null, 2));
     console.error(`\n// read as ${format}${notes.length ? `\n// ${notes.join('\n// ')}` : ''}`);
   });

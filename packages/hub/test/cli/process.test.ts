@@ -62,6 +62,25 @@ describe('tether as a process', () => {
     expect(JSON.parse(tools.stderr)).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
   });
 
+  it('imports an xiaozhi-client file with Chinese names and disabled tools into excludes the hub will match', async () => {
+    const file = fileURLToPath(
+      new URL('../fixtures/import/xiaozhi/xiaozhi.config.json', import.meta.url),
+    );
+    const imported = await run(['import', file]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const config = JSON.parse(imported.stdout) as {
+      mcpServers: Record<string, { cwd?: string; headers?: Record<string, string> }>;
+      endpoints: Array<{ tools?: { exclude?: string[] } }>;
+    };
+    expect(Object.keys(config.mcpServers)).toContain('gaode_ditu');
+    expect(config.mcpServers.gaode_ditu?.headers?.Authorization).toMatch(/^Bearer /);
+    expect(config.endpoints[0]?.tools?.exclude).toEqual(
+      expect.arrayContaining(['gaode_ditu__echo', 'calculator__clear_memory']),
+    );
+    // The key is in the config (as the source had it), never in the notes on stderr.
+    expect(imported.stderr).not.toContain('ms-5f1c2a9e');
+  });
+
   it('lists the new commands in its help', async () => {
     const help = await run(['--help']);
     for (const command of ['endpoint', 'server', 'tool', 'config', 'service'])
