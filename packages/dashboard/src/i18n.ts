@@ -67,7 +67,7 @@ export const en = {
   'outcome.timeout': 'No answer in time.',
   'outcome.cancelled': 'Cancelled by the caller.',
   'outcome.dropped': 'The socket that carried it died; the result was dropped.',
-  'outcome.early': 'Refused before it reached the tool.',
+  'outcome.early': 'Still running past the early-reply window: answered with a job id.',
 
   'readonly.file': 'Read-only: from tether.config.json; change it there.',
   'readonly.env': 'Read-only: from the MCP_ENDPOINT variable; change it there.',
@@ -353,7 +353,7 @@ export const zhCN: Record<MessageKey, string> = {
   'outcome.timeout': '超时未返回。',
   'outcome.cancelled': '调用方已取消。',
   'outcome.dropped': '承载它的连接已断开，结果已丢弃。',
-  'outcome.early': '未到达工具即被拒绝。',
+  'outcome.early': '超过提前答复时限仍在运行：已先以任务编号答复。',
 
   'readonly.file': '只读：来自 tether.config.json，请在那里修改。',
   'readonly.env': '只读：来自 MCP_ENDPOINT 环境变量，请在那里修改。',
