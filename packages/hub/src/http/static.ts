@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -11,8 +11,15 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-/** The dashboard's build, next to the hub in the workspace (packages/dashboard/dist). */
-export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
+/**
+ * The dashboard's build: the dist/ folder of @tether/dashboard, a dependency of the hub, found
+ * as Node finds any package (the workspace's link in the repository, node_modules once
+ * installed). A path relative to this file would hold only in the repository's layout.
+ */
+export const DASHBOARD_DIR = join(
+  dirname(createRequire(import.meta.url).resolve('@tether/dashboard/package.json')),
+  'dist',
+);
 
 /**
  * The dashboard's files, read once (createApi does it at the dashboard's first request): only
