@@ -317,7 +317,11 @@ describe('tether mcp --print-config', () => {
       Record<string, unknown>
     >;
     expect(Object.keys(entry)).toEqual(['tether-kitchen']);
-    expect(imported.config.mcpServers['tether-kitchen']).toEqual(entry['tether-kitchen']);
+    // VS Code starts a server in the workspace folder, and the import says so as its cwd.
+    expect(imported.config.mcpServers['tether-kitchen']).toEqual({
+      ...entry['tether-kitchen'],
+      ...(kind === 'vscode' ? { cwd: join(dir, kind) } : {}),
+    });
     expect(entry['tether-kitchen']).toMatchObject({
       command: process.execPath,
       args: [LAUNCHER, 'mcp', '--url', t.url, '--endpoint', 'kitchen'],
