@@ -5,7 +5,7 @@ import type { IssueList } from './errors.js';
 /**
  * Parse JSONC (comments, trailing commas) and report problems by `line:column`, which is what a
  * person needs to find a missing comma. Duplicate keys are reported too: JSON.parse keeps the last
- * one silently, so a copy-pasted server block would quietly replace another.
+ * one silently, so a copy-pasted server block would quietly replace another; so is `__proto__`.
  */
 export function parseJsonc(text: string, issues: IssueList): unknown {
   const errors: ParseError[] = [];
@@ -33,6 +33,13 @@ function findDuplicateKeys(text: string, issues: IssueList): void {
       open.pop();
     },
     onObjectProperty: (property, _offset, _length, startLine, _startCharacter, pathSupplier) => {
+      // The parser stores a `__proto__` key by assignment, which replaces the object's prototype
+      // instead of adding the key: the entry would vanish, or leak into every lookup of its
+      // neighbours. No config has a use for it, so it is refused by name.
+      if (property === '__proto__') {
+        issues.add([...pathSupplier(), property], 'is not allowed as a key');
+        return;
+      }
       const seen = open[open.length - 1];
       if (seen === undefined) return;
       const firstLine = seen.get(property);

@@ -120,6 +120,16 @@ describe('a bad config is refused with FILE: PATH: MESSAGE', () => {
     expect(message).toBe(`${file}: mcpServers.calc: defined twice (first on line 3)`);
   });
 
+  it('a __proto__ key, which would otherwise replace the object it is in', async () => {
+    const [file, message] = await refuse(`{
+  "mcpServers": {
+    "__proto__": { "command": "a" },
+    "calc": { "command": "b" }
+  }
+}`);
+    expect(message).toBe(`${file}: mcpServers.__proto__: is not allowed as a key`);
+  });
+
   it('a JSON syntax error, by line and column', async () => {
     const [file, message] = await refuse(`{
   "endpoints": [

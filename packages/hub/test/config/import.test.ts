@@ -387,6 +387,8 @@ describe('tether import', () => {
         headers: { authorization: 'Bearer mine' },
       },
       lookalike: { type: 'sse', url: 'https://modelscope.net.evil.test/sse?x=modelscope.net' },
+      // Over plain HTTP the key would cross the network readable: it is not sent there.
+      plain: { type: 'sse', url: 'http://mcp.api-inference.modelscope.net/abc123/sse' },
     };
     const withKey = await put(
       dir,
@@ -398,6 +400,7 @@ describe('tether import', () => {
     expect(config.mcpServers['mscn']?.['headers']).toEqual({ Authorization: 'Bearer ms-key-1' });
     expect(config.mcpServers['own']?.['headers']).toEqual({ authorization: 'Bearer mine' });
     expect(config.mcpServers['lookalike']?.['headers']).toBeUndefined();
+    expect(config.mcpServers['plain']?.['headers']).toBeUndefined();
     expect(notes).toContain(
       'modelscope.apiKey became the Authorization header of ms, mscn, as xiaozhi-client sends it.',
     );
@@ -420,6 +423,18 @@ describe('tether import', () => {
       'modelscope.apiKey is not a usable key (still the placeholder?); not carried.',
       "ms is a ModelScope server and the file has no modelscope.apiKey: like xiaozhi-client, Tether reads the key from MODELSCOPE_API_TOKEN (not set now: set it in the hub's environment).",
     ]);
+  });
+
+  it('a file with a __proto__ key is refused by name, never half-read', async () => {
+    const dir = await tempDir();
+    const file = await put(
+      dir,
+      'claude_desktop_config.json',
+      '{"mcpServers": {"__proto__": {"command": "node", "args": ["/srv/a.js"]}, "b": {"command": "node", "args": ["/srv/b.js"]}}}',
+    );
+    expect(await rejection(importConfig(file, {}))).toMatchObject({
+      message: expect.stringContaining('mcpServers.__proto__: is not allowed as a key'),
+    });
   });
 
   it('lists what xiaozhi-client settings it leaves out, each with its reason', async () => {

@@ -98,7 +98,7 @@ export function convertXiaozhi(
  * xiaozhi-client sends `Authorization: Bearer <modelscope.apiKey>` (or $MODELSCOPE_API_TOKEN)
  * to ModelScope's hosted servers; Tether sends what `headers` says, so the key goes there. A
  * header the server already sets wins, as it does in xiaozhi-client. Only hosts under
- * modelscope.net/.cn get it: a URL merely mentioning ModelScope must not receive the key.
+ * modelscope.net/.cn over HTTPS get it: a URL merely mentioning ModelScope must not receive the key.
  */
 function modelScope(
   servers: TetherConfigFile['mcpServers'],
@@ -117,7 +117,7 @@ function modelScope(
   }
   const users: string[] = [];
   for (const [name, server] of Object.entries(servers)) {
-    if (typeof server['url'] !== 'string' || !MODELSCOPE_HOST.test(hostOf(server['url']))) continue;
+    if (typeof server['url'] !== 'string' || !modelScopeUrl(server['url'])) continue;
     const headers = isRecord(server['headers']) ? server['headers'] : {};
     if (Object.keys(headers).some((header) => header.toLowerCase() === 'authorization')) continue;
     server['headers'] = {
@@ -146,11 +146,13 @@ function modelScope(
   return variables;
 }
 
-function hostOf(url: string): string {
+/** A ModelScope host over HTTPS: over plain HTTP the key would cross the network readable. */
+function modelScopeUrl(url: string): boolean {
   try {
-    return new URL(url).hostname;
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' && MODELSCOPE_HOST.test(parsed.hostname);
   } catch {
-    return '';
+    return false;
   }
 }
 
