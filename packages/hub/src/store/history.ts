@@ -62,7 +62,11 @@ function assertLimit(limit: number): void {
     throw new StoreError('STORE_INVALID', `limit must be an integer >= 1, got ${limit}`);
 }
 
-/** A batch's calls per distinct tool: one usage bump each, however many calls it logged. */
+/**
+ * A batch's calls per distinct tool: one usage bump each, however many calls it logged. Sorted
+ * by tool: an upsert locks its rows in the order it meets them, and two PostgreSQL instances
+ * writing the same tools in different orders could each hold a row the other waits for.
+ */
 export function usageOf(
   entries: readonly ToolCallEntry[],
 ): Array<{ tool: string; calls: number; last_at: number }> {
@@ -74,7 +78,12 @@ export function usageOf(
       row.last_at = Math.max(row.last_at, e.at);
     } else byTool.set(e.tool, { tool: e.tool, calls: 1, last_at: e.at });
   }
-  return [...byTool.values()];
+  return [...byTool.values()].sort((a, b) => byKey(a.tool, b.tool));
+}
+
+/** Code-unit order: the same on every instance, whatever its locale. */
+function byKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** How a batch of call records is written (Store['toolCalls']['appendMany']). */

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { requireService } from '@tether/testkit';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
+import { usageOf } from '../../src/store/history.js';
 import { call, endpoint, transition, unique } from './fixtures.js';
 
 // What the uptime strip and the per-tool figures read, on both backends. Skips PostgreSQL
@@ -89,6 +90,22 @@ function describeFigures(name: string, open: () => Promise<Store>) {
 }
 
 describeFigures('SQLite', () => openStore({ file: ':memory:' }));
+
+describe('the order a batch writes its counts in', () => {
+  it('bumps usage in tool order, whatever order the calls came in, so two hubs lock alike', () => {
+    const rows = usageOf([
+      call({ tool: 'weather__now', at: 3 }),
+      call({ tool: 'calc__add', at: 1 }),
+      call({ tool: 'weather__now', at: 5 }),
+      call({ tool: 'Calc__mul', at: 2 }),
+    ]);
+    expect(rows).toEqual([
+      { tool: 'Calc__mul', calls: 1, last_at: 2 },
+      { tool: 'calc__add', calls: 1, last_at: 1 },
+      { tool: 'weather__now', calls: 2, last_at: 5 },
+    ]);
+  });
+});
 
 describe('upgrading a store from before usage counts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tether-usage-'));
