@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { useI18n } from './context.js';
 import { closeCodeKey, formatCount, formatDuration, formatMs, formatPercent } from './format.js';
 import type { Lang, Translate } from './i18n.js';
+import { Refresher } from './refresh.js';
 import { Since, errorText } from './ui.js';
 
 /**
@@ -35,42 +36,68 @@ function useNarrow(): boolean {
 }
 
 /**
- * Loads `load()` now, again whenever `deps` change (at most once per `spacingMs`) and every
- * `everyMs`: one request at a time per view, never a request per event.
+ * Loads `load()` while the view is shown: again when `stamps` move (at most once per
+ * `spacingMs`) and every `everyMs`, one request at a time, never a request per event; nothing
+ * while the page is hidden. A change of `key` (what is shown) fetches at once, and an answer
+ * for another key is never returned. The loop (refresh.ts) lives as long as the component, so
+ * a call event arriving while a request is on its way does not discard its answer.
  */
 function useThrottled<T>(
   load: () => Promise<T>,
-  deps: unknown[],
+  key: string,
+  stamps: unknown[],
   spacingMs: number,
   everyMs: number,
 ): { data: T | null; error: unknown } {
-  const [state, setState] = useState<{ data: T | null; error: unknown }>({
+  const [state, setState] = useState<{ key: string; data: T | null; error: unknown }>({
+    key,
     data: null,
     error: null,
   });
-  const last = useRef(0);
   const loader = useRef(load);
   loader.current = load;
+  const keyRef = useRef(key);
+  keyRef.current = key;
+  const refresher = useRef<Refresher<{ asked: string; data: T }> | null>(null);
   useEffect(() => {
-    let alive = true;
-    const run = () => {
-      last.current = Date.now();
-      loader.current().then(
-        (data) => alive && setState({ data, error: null }),
-        (error: unknown) => alive && setState((shown) => ({ data: shown.data, error })),
-      );
-    };
-    const wait = Math.max(0, last.current + spacingMs - Date.now());
-    const soon = setTimeout(run, wait);
-    const every = setInterval(run, everyMs);
+    const loop = new Refresher<{ asked: string; data: T }>({
+      load: () => {
+        const asked = keyRef.current;
+        return loader.current().then((data) => ({ asked, data }));
+      },
+      onAnswer: (answer) =>
+        setState((shown) =>
+          'error' in answer
+            ? { ...shown, error: answer.error }
+            : { key: answer.data.asked, data: answer.data.data, error: null },
+        ),
+      spacingMs,
+      everyMs,
+    });
+    refresher.current = loop;
+    const seen = () => loop.visibility();
+    document.addEventListener('visibilitychange', seen);
+    loop.start();
     return () => {
-      alive = false;
-      clearTimeout(soon);
-      clearInterval(every);
+      document.removeEventListener('visibilitychange', seen);
+      loop.stop();
+      refresher.current = null;
     };
+  }, [spacingMs, everyMs]);
+  // Mounting already fetched: these follow changes after it.
+  const asked = useRef(key);
+  useEffect(() => {
+    if (asked.current === key) return;
+    asked.current = key;
+    refresher.current?.restart();
+  }, [key]);
+  const mounted = useRef(false);
+  useEffect(() => {
+    if (mounted.current) refresher.current?.poke();
+    mounted.current = true;
     // The caller names what a reload follows; `load` itself is read through the ref.
-  }, deps);
-  return state;
+  }, stamps);
+  return state.key === key ? state : { data: null, error: state.error };
 }
 
 const timeFormats = new Map<Lang, Intl.DateTimeFormat>();
@@ -116,7 +143,8 @@ export function EndpointUptime(props: { endpointId: string; state: string; syncS
   const buckets = narrow ? BUCKETS_NARROW : BUCKETS_WIDE;
   const { data, error } = useThrottled(
     () => api.uptime(props.endpointId, UPTIME_HOURS, buckets),
-    [props.endpointId, props.state, props.syncStamp, buckets],
+    `${props.endpointId} ${buckets}`,
+    [props.state, props.syncStamp],
     UPTIME_SPACING_MS,
     UPTIME_EVERY_MS,
   );
@@ -257,6 +285,7 @@ export function CauseBreakdown(props: { causes: UptimeCause[] }) {
 export function useToolStats(toolsStamp: number, callStamp: number) {
   const { data, error } = useThrottled<ToolStats>(
     () => api.toolStats(UPTIME_HOURS),
+    'tools',
     [toolsStamp, callStamp],
     STATS_SPACING_MS,
     STATS_EVERY_MS,

@@ -26,8 +26,13 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     await browser?.close();
   });
 
-  async function open(options: { width?: number; locale?: string; token?: string } = {}) {
-    hub = await startMockServer(options.token ? { token: options.token } : {});
+  async function open(
+    options: { width?: number; locale?: string; token?: string; statsDelayMs?: number } = {},
+  ) {
+    hub = await startMockServer({
+      ...(options.token ? { token: options.token } : {}),
+      ...(options.statsDelayMs ? { statsDelayMs: options.statsDelayMs } : {}),
+    });
     context = await browser.newContext({
       viewport: { width: options.width ?? 1280, height: 900 },
       locale: options.locale ?? 'en-US',
@@ -101,6 +106,33 @@ describe.skipIf(!runnable)('dashboard in a browser', () => {
     // Another endpoint, chosen from the tools view, has its own set.
     await page.getByTestId('tools-endpoint').selectOption('kitchen');
     await expect.poll(() => page.getByTestId('tool-toggle-calc__add').isChecked()).toBe(true);
+  });
+
+  it("shows a tool's figures while calls keep coming faster than the hub answers for them", async () => {
+    const errors = await open({ statsDelayMs: 400 });
+    await page.getByTestId('tool-toggle-calc__add').waitFor();
+    // A call every 100 ms: every answer for the figures is overtaken by a newer call.
+    const traffic = setInterval(
+      () =>
+        hub.logCall({
+          endpointId: 'living-room',
+          tool: 'calc__add',
+          server: 'calc',
+          at: new Date().toISOString(),
+          durationMs: 12,
+          outcome: 'ok',
+          argsBytes: 10,
+          resultBytes: 10,
+          error: null,
+        }),
+      100,
+    );
+    try {
+      await page.getByTestId('tool-figures-calc__add').waitFor({ timeout: 3_000 });
+    } finally {
+      clearInterval(traffic);
+    }
+    expect(errors).toEqual([]);
   });
 
   it('pages the timeline and the call log', async () => {

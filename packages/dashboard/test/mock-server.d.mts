@@ -9,6 +9,8 @@ export interface MockHub {
   };
   emit(event: HubEvent): void;
   transition(id: string, state: string, patch?: Record<string, unknown>): void;
+  /** Logs a call as the hub would: in the call log and as a `call` event. */
+  logCall(call: Record<string, unknown>): void;
   dropStreams(): void;
   close(): Promise<void>;
 }
@@ -17,4 +19,6 @@ export function startMockServer(options?: {
   port?: number;
   token?: string;
   live?: boolean;
+  /** How long GET /api/tools/stats takes to answer. */
+  statsDelayMs?: number;
 }): Promise<MockHub>;

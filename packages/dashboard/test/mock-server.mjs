@@ -558,7 +558,11 @@ export async function startMockServer(options = {}) {
       }
     }
     if (path === '/api/tools' && method === 'GET') return send(res, 200, toolViews());
-    if (path === '/api/tools/stats' && method === 'GET') return send(res, 200, toolStats());
+    if (path === '/api/tools/stats' && method === 'GET') {
+      // A hub computing a day of figures takes a while; tests say how long.
+      if (options.statsDelayMs) await new Promise((r) => later(options.statsDelayMs, r));
+      return send(res, 200, toolStats());
+    }
     if (path === '/api/tools/call' && method === 'POST') {
       const body = await readBody(req);
       const t = data.tools.find((x) => x.name === body?.name);
@@ -754,6 +758,7 @@ export async function startMockServer(options = {}) {
     data,
     emit,
     transition,
+    logCall,
     /** Drops every SSE connection, as a restarting hub would. */
     dropStreams() {
       for (const res of clients) res.destroy();
