@@ -22,7 +22,8 @@ import type { TimelineEntry } from '../store/types.js';
  * outage of several minutes is thus red in every bucket it lasted beyond its first minute.
  *
  * Buckets are aligned to multiples of their length since the epoch, so a bucket keeps its
- * edges from one request to the next; the last one holds `now` and is measured up to it.
+ * edges from one request to the next; the last one holds `now` (an edge closes the bucket
+ * before it) and is measured up to it.
  */
 
 export type UptimeLevel = 'ready' | 'degraded' | 'down' | 'disabled' | 'unknown';
@@ -86,10 +87,14 @@ export interface UptimeWindow {
   buckets: number;
 }
 
-/** `buckets` buckets of `hours / buckets` each, the last holding `now`. */
+/**
+ * `buckets` buckets of `hours / buckets` each, the last holding `now` (start < now <= end): when
+ * `now` falls exactly on an edge, the bucket it closes is the last, so the strip never ends
+ * with an empty bucket (grey, measured over nothing).
+ */
 export function uptimeWindow(now: number, hours: number, buckets: number): UptimeWindow {
   const bucketMs = (hours * 3_600_000) / buckets;
-  const lastStart = Math.floor(now / bucketMs) * bucketMs;
+  const lastStart = Math.ceil(now / bucketMs) * bucketMs - bucketMs;
   return { from: lastStart - (buckets - 1) * bucketMs, bucketMs, buckets };
 }
 

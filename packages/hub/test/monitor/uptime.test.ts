@@ -51,6 +51,32 @@ describe('uptime strip', () => {
     expect(uptime.totals).toMatchObject({ uptime: 1, reconnects: 0, unknownMs: 0 });
   });
 
+  it('ends with a whole green bucket, not an empty grey one, when now falls on an edge', () => {
+    const edge = DAY + 24 * HOUR;
+    const window = uptimeWindow(edge, 24, 96);
+    expect(window.from).toBe(DAY);
+    const uptime = computeUptime(
+      { before: readyBefore, entries: [], truncated: false },
+      window,
+      edge,
+    );
+    expect(uptime.buckets).toHaveLength(96);
+    expect(uptime.buckets.at(-1)).toMatchObject({
+      start: edge - 15 * MIN,
+      end: edge,
+      readyMs: 15 * MIN,
+      level: 'ready',
+    });
+    expect(uptime.buckets.every((b) => b.level === 'ready')).toBe(true);
+    // A millisecond later a new bucket holds now, one millisecond long.
+    const next = computeUptime(
+      { before: readyBefore, entries: [], truncated: false },
+      uptimeWindow(edge + 1, 24, 96),
+      edge + 1,
+    );
+    expect(next.buckets.at(-1)).toMatchObject({ start: edge, end: edge + 1, readyMs: 1 });
+  });
+
   it('shows an outage of several minutes as a red bucket, with its cause', () => {
     const window = uptimeWindow(NOW, 24, 96);
     const at = DAY + 6 * HOUR + 2 * MIN;
