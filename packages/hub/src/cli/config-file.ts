@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { applyEdits, findNodeAtLocation, modify, parseTree } from 'jsonc-parser';
-import type { FormattingOptions } from 'jsonc-parser';
+import type { Edit, FormattingOptions } from 'jsonc-parser';
 import { ConfigError, formatPath, IssueList } from '../config/errors.js';
 import type { PathSegment } from '../config/errors.js';
 import { parseJsonc } from '../config/jsonc.js';
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { parseConfig } from '../config/resolve.js';
-import { isCredentialName, mask, redact } from '../log/redact.js';
+import { maskedAt } from '../log/mask.js';
 import { CliError, EXIT } from './context.js';
 import type { CliContext } from './context.js';
 
@@ -123,42 +123,6 @@ function lookup(
   return { found: true, value: node };
 }
 
-const REFERENCE = /\$\{[^}]*\}/g;
-const SCHEME = /^\s*(?:bearer|basic|token)\s*/i;
-/** `--name` or `--name=value` in a list of arguments. */
-const FLAG = /^--?([A-Za-z][\w.-]*)(?:=(.*))?$/s;
-
-/**
- * A value of the file as `config get` shows it: credentials masked (tokens in URLs, credential
- * query parameters, header and env values under credential names, `key=value` pairs in args).
- * A `${VAR}` reference is shown as written: the secret is in the environment, not the file.
- */
-export function maskSecrets(value: unknown, key?: PathSegment): unknown {
-  if (Array.isArray(value))
-    return value.map((item, i) => {
-      // A command line's `--api-key VALUE` and `--api-key=VALUE`: the flag names the value.
-      const flag = FLAG.exec(String(value[i - 1] ?? ''));
-      if (typeof item === 'string' && flag && !flag[2] && isCredentialName(flag[1]!))
-        return maskSecrets(item, flag[1]);
-      const glued = typeof item === 'string' ? FLAG.exec(item) : null;
-      if (glued?.[2] !== undefined && isCredentialName(glued[1]!))
-        return `${item.slice(0, item.length - glued[2].length)}${String(maskSecrets(glued[2], glued[1]))}`;
-      return maskSecrets(item, key);
-    });
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
-  if (typeof value !== 'string') return value;
-  const credential = typeof key === 'string' && isCredentialName(key);
-  const literal = value.replace(REFERENCE, '');
-  if (literal !== value) {
-    const rest = credential ? literal.replace(SCHEME, '').trim() : literal;
-    if (credential ? rest === '' : redact(rest) === rest) return value;
-  }
-  const redacted = redact(value);
-  if (redacted !== value || !credential || value === '') return redacted;
-  return mask(value);
-}
-
 /** `tether config get [PATH]`: the file's value at PATH (the whole file without one). */
 export async function configGet(
   ctx: CliContext,
@@ -182,7 +146,8 @@ export async function configGet(
         ? `${formatPath(path)} is not set in ${shown} (the default applies, if it has one)`
         : found.why,
     );
-  const value = flags.showSecrets ? found.value : maskSecrets(found.value, path.at(-1));
+  // Masked in its container: an item of `args` is a secret when the one before it is `--api-key`.
+  const value = flags.showSecrets ? found.value : maskedAt(document, path);
   ctx.out(typeof value === 'string' && !flags.json ? value : JSON.stringify(value, null, 2));
 }
 
@@ -205,6 +170,23 @@ function formattingOf(text: string, path: readonly PathSegment[]): FormattingOpt
     tabSize: indent && !indent.startsWith('\t') ? indent.length : 2,
     eol: text.includes('\r\n') ? '\r\n' : '\n',
   };
+}
+
+/**
+ * The edit that removes the last item of a list (not its only one), or undefined for any other
+ * change. jsonc-parser 3.3 removes one character too few there when the list has no space after
+ * its commas (`["a","b"]` becomes `["a""]`), so that case is cut here: from the end of the item
+ * before it to the end of this one, the comma with it.
+ */
+function removeLastItem(text: string, path: readonly PathSegment[]): Edit[] | undefined {
+  const root = parseTree(text);
+  const node = root && findNodeAtLocation(root, path as PathSegment[]);
+  const siblings = node?.parent?.type === 'array' ? (node.parent.children ?? []) : [];
+  const at = node ? siblings.indexOf(node) : -1;
+  if (!node || at < 1 || at !== siblings.length - 1) return undefined;
+  const previous = siblings[at - 1]!;
+  const from = previous.offset + previous.length;
+  return [{ offset: from, length: node.offset + node.length - from, content: '' }];
 }
 
 /**
@@ -267,9 +249,10 @@ export async function configChange(
         `${formatPath(path.slice(0, found.at))} has ${length} items: [${length}] adds one`,
       );
   }
-  const last = path.at(-1);
   const formattingOptions = formattingOf(text, path);
-  const edits = modify(text, path, value, formattingOptions ? { formattingOptions } : {});
+  const edits =
+    (unset && removeLastItem(text, path)) ||
+    modify(text, path, value, formattingOptions ? { formattingOptions } : {});
   const next = applyEdits(text, edits);
   // Only what this change brought: the file's other ${VAR}s were there before it.
   const changed = formatPath(path);
@@ -280,20 +263,21 @@ export async function configChange(
     )
     .map((w) => w.message);
   await writeAtomically(file, next);
-  const shownValue = (v: unknown) => JSON.stringify(flags.showSecrets ? v : maskSecrets(v, last));
-  const previous = found.found ? found.value : undefined;
+  // Each value masked in the document it sits in (see configGet): the new one in the new text.
+  const previous = found.found
+    ? flags.showSecrets
+      ? found.value
+      : maskedAt(document, path)
+    : undefined;
+  const shownNew = unset || flags.showSecrets ? value : maskedAt(parseDocument(next, file), path);
   if (flags.json) {
     ctx.out(
       JSON.stringify(
         {
           file,
           path: formatPath(path),
-          ...(unset
-            ? { removed: true }
-            : { value: flags.showSecrets ? value : maskSecrets(value, last) }),
-          ...(found.found && {
-            previous: flags.showSecrets ? previous : maskSecrets(previous, last),
-          }),
+          ...(unset ? { removed: true } : { value: shownNew }),
+          ...(found.found && { previous }),
           warnings,
         },
         null,
@@ -302,8 +286,8 @@ export async function configChange(
     );
   } else {
     const what = unset
-      ? `removed ${formatPath(path)} (was ${shownValue(previous)})`
-      : `${formatPath(path)} = ${shownValue(value)}${found.found ? ` (was ${shownValue(previous)})` : ''}`;
+      ? `removed ${formatPath(path)} (was ${JSON.stringify(previous)})`
+      : `${formatPath(path)} = ${JSON.stringify(shownNew)}${found.found ? ` (was ${JSON.stringify(previous)})` : ''}`;
     ctx.out(`${what} in ${shown}; a hub running with this file applies it by itself`);
     for (const warning of warnings) ctx.err(`warning: ${warning}`);
   }

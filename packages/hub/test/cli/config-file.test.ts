@@ -11,7 +11,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { maskSecrets, parsePath } from '../../src/cli/config-file.js';
+import { parsePath } from '../../src/cli/config-file.js';
+import { maskSecrets } from '../../src/log/mask.js';
 import { jsonError, tether } from './harness.js';
 
 const FILE = `{
@@ -160,6 +161,17 @@ describe('tether config set and unset', () => {
     expect(readdirSync(dir).sort()).toEqual(['linked', 'tether.config.json']);
   });
 
+  it('removes the last item of a list written without spaces, leaving a file that still parses', async () => {
+    const { dir, file } = folder(
+      '{"mcpServers":{"x":{"command":"node","args":["a.js","--verbose"]}}}\n',
+    );
+    const unset = await tether(['config', 'unset', 'mcpServers.x.args[1]'], { cwd: dir });
+    expect(unset, unset.stderr).toMatchObject({ code: 0, stderr: '' });
+    expect(readFileSync(file, 'utf8')).toBe(
+      '{"mcpServers":{"x":{"command":"node","args":["a.js"]}}}\n',
+    );
+  });
+
   it('takes --config for another file', async () => {
     const { file } = folder();
     const set = await tether(['config', 'set', 'hub.host', '0.0.0.0', '--config', file], { env });
@@ -194,6 +206,61 @@ describe('tether config get', () => {
     expect(
       (await tether(['config', 'get', 'endpoints[1].url'], { cwd: dir })).stdout,
     ).not.toContain('kitchen-secret');
+  });
+
+  it('keeps a secret masked when it is reached by index: `args[2]` after `--api-key` is masked as in `args`', async () => {
+    const { dir } = folder(
+      JSON.stringify({
+        mcpServers: {
+          x: {
+            command: 'npx',
+            args: ['srv', '--api-key', 'sk-LIVE-123456789', '--token=tok-LIVE-987654321'],
+            env: { API_KEY: ['key-LIVE-111111111'] },
+          },
+        },
+      }),
+    );
+    const list = await tether(['config', 'get', 'mcpServers.x.args'], { cwd: dir });
+    expect(JSON.parse(list.stdout)).toEqual(['srv', '--api-key', 'sk-L***', '--token=tok-***']);
+    const item = await tether(['config', 'get', 'mcpServers.x.args[2]'], { cwd: dir });
+    expect(item).toMatchObject({ code: 0, stdout: 'sk-L***' });
+    const glued = await tether(['config', 'get', 'mcpServers.x.args[3]', '--json'], { cwd: dir });
+    expect(JSON.parse(glued.stdout)).toBe('--token=tok-***');
+    // Deeper: an item of a list under a credential name.
+    const deep = await tether(['config', 'get', 'mcpServers.x.env.API_KEY[0]'], { cwd: dir });
+    expect(deep.stdout).toBe('key-***');
+    const revealed = await tether(['config', 'get', 'mcpServers.x.args[2]', '--show-secrets'], {
+      cwd: dir,
+    });
+    expect(revealed.stdout).toBe('sk-LIVE-123456789');
+    for (const outcome of [list, item, glued, deep]) expect(outcome.stdout).not.toMatch(/LIVE-\d/);
+  });
+
+  it('does not echo the old or the new secret when `config set` replaces an argument after `--api-key`', async () => {
+    const { dir, file } = folder(
+      JSON.stringify({
+        mcpServers: { x: { command: 'npx', args: ['srv', '--api-key', 'sk-LIVE-123456789'] } },
+      }),
+    );
+    const set = await tether(['config', 'set', 'mcpServers.x.args[2]', 'sk-NEW-555555555'], {
+      cwd: dir,
+    });
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toBe(
+      'mcpServers.x.args[2] = "sk-N***" (was "sk-L***") in tether.config.json; a hub running with this file applies it by itself',
+    );
+    const json = await tether(
+      ['config', 'set', 'mcpServers.x.args[2]', 'sk-THIRD-77777777', '--json'],
+      { cwd: dir },
+    );
+    expect(JSON.parse(json.stdout)).toMatchObject({ value: 'sk-T***', previous: 'sk-N***' });
+    const unset = await tether(['config', 'unset', 'mcpServers.x.args[2]'], { cwd: dir });
+    expect(unset.stderr).toBe('');
+    expect(unset.stdout).toMatch(/^removed mcpServers\.x\.args\[2\] \(was "sk-T\*\*\*"\)/);
+    expect(JSON.stringify([set, json, unset])).not.toMatch(/(LIVE|NEW|THIRD)-\d/);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      mcpServers: { x: { command: 'npx', args: ['srv', '--api-key'] } },
+    });
   });
 
   it('says what is missing: a key, the file, a path it cannot read', async () => {
