@@ -1,6 +1,7 @@
 import type { CallItem, EndpointView, McpSessionItem, ServerView } from '@tether/protocol';
 import type { EndpointConfig, ServerConfig } from '../config/types.js';
 import type { HubPort, OwnedEndpointStatus } from '../hub/port.js';
+import { maskCommandLine } from '../log/mask.js';
 import { maskHeaders, maskUrl } from '../log/redact.js';
 import type { McpHttp } from '../mcp/http.js';
 import type { ToolCallEntry } from '../store/types.js';
@@ -77,9 +78,13 @@ export function serverViews(hub: HubPort, fileNames: ReadonlySet<string>): Serve
   });
 }
 
-/** What a server runs, safe to show: a command line, or a URL with its credentials masked. */
+/**
+ * What a server runs, safe to show: a command line with its credential arguments masked
+ * (`--api-key VALUE`, `--token=VALUE`, tokens in URLs, as `tether config get` masks them), or a
+ * URL with its credentials masked and its headers by name only.
+ */
 export function target(config: ServerConfig): string {
-  if (config.type === 'stdio') return [config.command, ...config.args].join(' ');
+  if (config.type === 'stdio') return maskCommandLine(config.command, config.args);
   const headers = Object.keys(maskHeaders(config.headers));
   return `${maskUrl(config.url)}${headers.length ? ` (headers: ${headers.join(', ')})` : ''}`;
 }

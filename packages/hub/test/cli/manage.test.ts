@@ -227,6 +227,31 @@ describe('changing a running hub from the command line (no admin token)', () => 
     expect(wrong.stderr).toMatch(/--url is the hub's address; a server's URL comes after its name/);
   });
 
+  it("never prints a key given on a server's command line, in `server add` or `server list`", async () => {
+    const key = 'sk-LIVE-123456789';
+    const added = await tether([
+      'server',
+      'add',
+      'keyed',
+      '--disabled',
+      ...at(),
+      '--',
+      'npx',
+      'srv',
+      '--api-key',
+      key,
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toBe('added server keyed (npx srv --api-key sk-L***): disabled, 0 tools');
+    const list = await tether(['server', 'list', ...at()]);
+    expect(list.stdout).toMatch(
+      /^keyed\s+disabled\s+stdio\s+api\s.*npx srv --api-key sk-L\*\*\*$/m,
+    );
+    const json = await tether(['server', 'list', ...at(), '--json']);
+    expect(JSON.stringify([added, list, json])).not.toContain(key);
+    await tether(['server', 'remove', 'keyed', ...at()]);
+  });
+
   it('switches a tool off on every endpoint that serves it, naming them, and on again', async () => {
     await tether(['endpoint', 'add', 'porch', hub.sim.url('porch'), ...at()]);
     await hub.sim.waitForReady({ token: 'porch', timeoutMs: 10_000 });
