@@ -1,4 +1,5 @@
-import { watch } from 'node:fs';
+import { lstatSync, realpathSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { diffConfig, isEmptyDiff } from './diff.js';
 import type { ConfigError } from './errors.js';
@@ -18,8 +19,12 @@ export interface WatchOptions {
  * reported through `onError` and the caller keeps the old config; a later good save applies.
  *
  * The directory is watched, not the file: editors save by writing a temp file and renaming it
- * over the original, which replaces the inode a file watch would be stuck on. Returns stop(),
- * which closes the watcher, clears the timer and drops any reload still in flight.
+ * over the original, which replaces the inode a file watch would be stuck on. When the path is
+ * a symlink, the folder of the file it points to is watched too: a save there (`tether config
+ * set` renames into the target's folder, cli/config-file.ts) never touches the link's folder.
+ * The target is looked up again after each event on the link, so a link pointed elsewhere is
+ * followed. Returns stop(), which closes the watchers, clears the timer and drops any reload
+ * still in flight.
  */
 export function watchConfig(
   file: string,
@@ -68,13 +73,47 @@ export function watchConfig(
     onChange(next);
   };
 
-  const watcher = watch(dirname(path), { persistent: false }, (_event, filename) => {
-    // Some platforms omit the name; then any change in the directory may be ours.
-    if (filename === null || filename === name) schedule();
+  const open = (dir: string, names: readonly string[], onEvent: () => void): FSWatcher => {
+    const watcher = watch(dir, { persistent: false }, (_event, filename) => {
+      // Some platforms omit the name; then any change in the directory may be ours.
+      if (filename === null || names.includes(filename)) onEvent();
+    });
+    watcher.on('error', (error) => {
+      if (!stopped) onError(error);
+    });
+    return watcher;
+  };
+
+  // The file a symlink at `path` points to, and the watcher of its folder; none for a plain file.
+  let target: { file: string; watcher: FSWatcher } | undefined;
+  const follow = (): void => {
+    if (stopped) return;
+    let next: string | undefined;
+    try {
+      next = lstatSync(path).isSymbolicLink() ? realpathSync(path) : undefined;
+    } catch {
+      // Gone, or a dangling link: the link's folder still tells when it is back.
+      next = undefined;
+    }
+    if (next === target?.file) return;
+    // A link beside its target (same folder, two names) gets a second watcher of that folder:
+    // its events are the target's, and the debounce makes one reload of both.
+    target?.watcher.close();
+    target = undefined;
+    if (next === undefined) return;
+    const file = next;
+    try {
+      target = { file, watcher: open(dirname(file), [basename(file)], schedule) };
+    } catch (error) {
+      onError(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+
+  const watcher = open(dirname(path), [name], () => {
+    follow();
+    schedule();
   });
-  watcher.on('error', (error) => {
-    if (!stopped) onError(error);
-  });
+  follow();
 
   return () => {
     if (stopped) return;
@@ -82,5 +121,7 @@ export function watchConfig(
     clearTimeout(timer);
     timer = undefined;
     watcher.close();
+    target?.watcher.close();
+    target = undefined;
   };
 }

@@ -1,7 +1,8 @@
 import type * as NodeFs from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { writeAtomically } from '../../src/cli/config-file.js';
 import { ConfigError, loadConfig, watchConfig } from '../../src/config/index.js';
 import type { TetherConfig } from '../../src/config/index.js';
 import { put, tempDir } from './helpers.js';
@@ -32,9 +33,9 @@ afterEach(() => {
   for (const stop of stops.splice(0)) stop();
 });
 
-async function watched(initial: string) {
+async function watched(initial: string, at?: string) {
   const dir = await tempDir();
-  const file = await put(dir, 'tether.config.json', initial);
+  const file = at ?? (await put(dir, 'tether.config.json', initial));
   const { config } = await loadConfig({ file, env: {} });
   const changes: TetherConfig[] = [];
   const errors: Error[] = [];
@@ -112,5 +113,60 @@ describe('watchConfig: edits apply without a restart', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(changes).toEqual([]);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('watchConfig: a config that is a symlink', () => {
+  /** A config in its own folder, and a link to it in another, as dotfile managers lay them out. */
+  async function linked(url: string) {
+    const real = await put(await tempDir(), 'tether.config.json', endpointFile(url));
+    const link = join(await tempDir(), 'tether.config.json');
+    await symlink(real, link);
+    return { real, link, ...(await watched('', link)) };
+  }
+
+  it('applies a save made through the link, which lands in the folder of the file it points to', async () => {
+    const { link, changes } = await linked('wss://a.test/mcp');
+    // `tether config set` renames a temp file into the target's folder, not the link's.
+    await writeAtomically(link, endpointFile('wss://b.test/mcp'));
+    await vi.waitFor(
+      () => expect(changes.at(-1)?.endpoints[0]?.url).toBe('wss://b.test/mcp'),
+      WAIT,
+    );
+  });
+
+  it('follows the link when it is pointed at another file, and stops listening to the old one', async () => {
+    const { real, link, changes } = await linked('wss://a.test/mcp');
+    const other = await put(await tempDir(), 'elsewhere.json', endpointFile('wss://c.test/mcp'));
+    // Re-pointed in one step, as `ln -sfn` or a dotfile manager does it.
+    const temp = `${link}.new`;
+    await symlink(other, temp);
+    await rename(temp, link);
+    await vi.waitFor(
+      () => expect(changes.at(-1)?.endpoints[0]?.url).toBe('wss://c.test/mcp'),
+      WAIT,
+    );
+
+    await writeAtomically(link, endpointFile('wss://d.test/mcp'));
+    await vi.waitFor(
+      () => expect(changes.at(-1)?.endpoints[0]?.url).toBe('wss://d.test/mcp'),
+      WAIT,
+    );
+    const seen = changes.length;
+    // The file it used to point to is not the config any more.
+    await writeAtomically(real, endpointFile('wss://old.test/mcp'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(changes).toHaveLength(seen);
+  });
+
+  it("after stop() the watcher of the target's folder is closed too", async () => {
+    const opened = watchers.length;
+    const { link, changes, stop } = await linked('wss://a.test/mcp');
+    expect(watchers.length - opened).toBe(2);
+    stop();
+    expect(watchers.slice(opened).every((w) => w.closed)).toBe(true);
+    await writeAtomically(link, endpointFile('wss://b.test/mcp'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(changes).toEqual([]);
   });
 });
