@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { formatPath } from '../config/errors.js';
 import { printable } from '../log/printable.js';
 import { HubClient, HubClientError, hubTarget } from './client.js';
-import { CliError } from './context.js';
+import { CliError, EXIT } from './context.js';
 import type { CliContext } from './context.js';
 import { renderEndpointList, renderServers } from './views.js';
 
@@ -162,9 +162,10 @@ export class Manage {
 
   /**
    * Switches a tool on or off for one endpoint, or, without one, for every endpoint whose
-   * servers and globs give it the tool (GET /api/endpoints/:id/tools), and says which.
+   * servers and globs give it the tool (GET /api/endpoints/:id/tools), and says which. When
+   * some switches fail, the others stay done: both are reported, and the exit code is 1.
    */
-  async toolSwitch(tool: string, enabled: boolean, endpoint: string | undefined): Promise<void> {
+  async toolSwitch(tool: string, enabled: boolean, endpoint: string | undefined): Promise<number> {
     const names = endpoint
       ? [endpoint]
       : (await this.hub.get<EndpointView[]>('/api/endpoints')).map((e) => e.name);
@@ -184,19 +185,44 @@ export class Manage {
     const already = serving.filter(
       (name) => lists[names.indexOf(name)]!.find((t) => t.name === tool)!.enabled === enabled,
     );
-    const changed = serving.filter((name) => !already.includes(name));
-    await eachLimited(changed, 8, (name) =>
-      this.hub.put(`/api/endpoints/${id(name)}/tools/${id(tool)}`, { enabled }),
+    const toSwitch = serving.filter((name) => !already.includes(name));
+    // Each endpoint's switch is its own request: one that fails leaves the others switched, so
+    // every outcome is collected and reported rather than the first failure alone.
+    const outcomes = await eachLimited(toSwitch, 8, (name) =>
+      this.hub.put(`/api/endpoints/${id(name)}/tools/${id(tool)}`, { enabled }).then(
+        () => undefined,
+        (error: unknown) => failure(name, error),
+      ),
     );
+    const changed = toSwitch.filter((_, i) => outcomes[i] === undefined);
+    const failed = outcomes.filter((o) => o !== undefined);
     const state = enabled ? 'on' : 'off';
-    const lines = [
-      changed.length > 0
-        ? `switched ${shown(tool)} ${state} on ${changed.map(shown).join(', ')}`
-        : `${shown(tool)} was already ${state} everywhere it is served`,
-    ];
+    const lines: string[] = [];
+    if (changed.length > 0)
+      lines.push(`switched ${shown(tool)} ${state} on ${changed.map(shown).join(', ')}`);
+    else if (failed.length === 0)
+      lines.push(`${shown(tool)} was already ${state} everywhere it is served`);
     if (changed.length > 0 && already.length > 0)
       lines.push(`(already ${state} on ${already.map(shown).join(', ')})`);
-    this.print({ tool, enabled, changed, unchanged: already }, lines.join('\n'));
+    const json = { tool, enabled, changed, unchanged: already, failed };
+    if (failed.length === 0) {
+      this.print(json, lines.join('\n'));
+      return EXIT.OK;
+    }
+    const message = `${shown(tool)} was not switched ${state} on ${failed
+      .map((f) => `${shown(f.endpoint)} (${shown(f.message)})`)
+      .join(
+        ', ',
+      )}${changed.length > 0 ? `; it is ${state} on ${changed.map(shown).join(', ')}` : ''}`;
+    // stdout still says what did change; the failure goes where errors go (docs/cli.md).
+    if (this.flags.json) {
+      this.ctx.out(JSON.stringify(json, null, 2));
+      this.ctx.err(JSON.stringify({ error: { code: 'NOT_ALL_SWITCHED', message } }));
+    } else {
+      if (lines.length > 0) this.ctx.out(lines.join('\n'));
+      this.ctx.err(`tether: ${message}`);
+    }
+    return EXIT.FAILED;
   }
 
   // ── helpers ───────────────────────────────────────────────────────────────────────────────
@@ -272,6 +298,20 @@ export class Manage {
     const shownFile = relative(this.ctx.cwd, file) || file;
     return `${kind} ${name} comes from ${shownFile}: remove it there, e.g. \`tether config unset '${at}'\`; the hub applies the change by itself${off}`;
   }
+}
+
+/** Why one endpoint's switch failed: the hub's answer when it gave one, else what went wrong. */
+function failure(
+  endpoint: string,
+  error: unknown,
+): { endpoint: string; code: string; message: string } {
+  if (error instanceof HubClientError)
+    return {
+      endpoint,
+      code: error.answer?.code ?? error.code,
+      message: error.answer?.message ?? error.message,
+    };
+  return { endpoint, code: 'FAILED', message: String((error as Error)?.message ?? error) };
 }
 
 function serverState(view: ServerView): string {

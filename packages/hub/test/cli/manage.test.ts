@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -379,5 +380,69 @@ describe('changing a hub that has an admin token', () => {
     expect(outputs.join('\n')).not.toContain(ADMIN);
     expect(outputs.join('\n')).not.toContain(SECRET);
     expect(hub.running.hub.endpoints().map((e) => e.name)).toEqual(['living-room']);
+  });
+});
+
+describe('switching a tool on several endpoints when one of them fails', () => {
+  /**
+   * A stand-in for the hub's API: three endpoints that serve `calc__add`, and a PUT that fails
+   * for `kitchen`. The real hub's switch rarely fails midway; this makes it fail every time.
+   */
+  async function flakyHub(): Promise<{ url: string; puts: string[]; close(): Promise<void> }> {
+    const puts: string[] = [];
+    const server = createHttpServer((request, response) => {
+      const send = (status: number, body: unknown) => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      };
+      const path = request.url ?? '';
+      if (request.method === 'GET' && path === '/api/endpoints')
+        return send(
+          200,
+          ['attic', 'kitchen', 'porch'].map((name) => ({ name })),
+        );
+      if (request.method === 'GET' && /^\/api\/endpoints\/\w+\/tools$/.test(path))
+        return send(200, [{ name: 'calc__add', enabled: true }]);
+      if (request.method === 'PUT') {
+        puts.push(path);
+        if (path.includes('/kitchen/'))
+          return send(500, { error: { code: 'INTERNAL', message: 'the store is read-only' } });
+        return send(200, { name: 'calc__add', enabled: false });
+      }
+      send(404, { error: { code: 'NOT_FOUND', message: 'no route' } });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      puts,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it('says which endpoints were switched and which were not, and exits 1', async () => {
+    const api = await flakyHub();
+    try {
+      const text = await tether(['tool', 'disable', 'calc__add', '--url', api.url]);
+      expect(api.puts).toHaveLength(3);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toBe('switched calc__add off on attic, porch');
+      expect(text.stderr).toBe(
+        'tether: calc__add was not switched off on kitchen (the store is read-only); it is off on attic, porch',
+      );
+
+      const json = await tether(['tool', 'disable', 'calc__add', '--url', api.url, '--json']);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toEqual({
+        tool: 'calc__add',
+        enabled: false,
+        changed: ['attic', 'porch'],
+        unchanged: [],
+        failed: [{ endpoint: 'kitchen', code: 'INTERNAL', message: 'the store is read-only' }],
+      });
+      expect(jsonError(json)).toMatchObject({ code: 'NOT_ALL_SWITCHED' });
+    } finally {
+      await api.close();
+    }
   });
 });
