@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { applyEdits, findNodeAtLocation, modify, parseTree } from 'jsonc-parser';
 import type { Edit, FormattingOptions } from 'jsonc-parser';
@@ -296,17 +296,25 @@ export async function configChange(
 /**
  * Replaces the file in one step: a hub watching it (config/watch.ts) or a crash midway never
  * sees half a file. The temp file sits beside the target (a rename never crosses file systems)
- * with its mode; a symlinked config stays a symlink, its target replaced.
+ * with its mode; a symlinked config stays a symlink, its target replaced. The text is flushed to
+ * disk before the rename, so a crash just after it leaves the new file, not an empty one; a write
+ * that fails (a full disk) removes the temp file again.
  */
 export async function writeAtomically(file: string, text: string): Promise<void> {
   const target = await realpath(file).catch(() => file);
   // A new file may hold endpoint tokens: readable by its owner only.
   const mode = ((await stat(target).catch(() => undefined))?.mode ?? 0o600) & 0o777;
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  await writeFile(temp, text, { mode, flag: 'wx' });
+  const handle = await open(temp, 'wx', mode);
   try {
-    // The umask may have narrowed the mode at creation.
-    await chmod(temp, mode);
+    try {
+      await handle.writeFile(text);
+      // The umask may have narrowed the mode at creation.
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
