@@ -25,6 +25,8 @@ interface Plan {
   /** In order; a command whose failure does not matter is marked. */
   commands: Array<{ argv: string[]; mayFail?: boolean }>;
   notes: string[];
+  /** What may make the service break later: printed on stderr, and in --json. */
+  warnings: string[];
 }
 
 const NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -72,7 +74,8 @@ export function systemdUnit(o: {
     '# Written by `tether service install` (docs/cli.md). No secrets here: the admin token and',
     `# the endpoints' tokens go in ${o.envFile} (KEY=value lines, chmod 600).`,
     '[Unit]',
-    `Description=Tether hub (${o.argv.slice(2).join(' ')})`,
+    // The config's path is in it, and systemd reads `%` there as a specifier too.
+    `Description=${specifiers(`Tether hub (${o.argv.slice(2).join(' ')})`)}`,
     '',
     '[Service]',
     'Type=simple',
@@ -89,6 +92,8 @@ export function systemdUnit(o: {
     );
   lines.push(
     'Restart=on-failure',
+    // Exit 2 is an invalid config (cli/context.ts EXIT): starting again cannot fix it.
+    'RestartPreventExitStatus=2',
     'RestartSec=2',
     // SIGTERM to the hub alone: it closes its sockets and stops its servers itself, within 5 s.
     'KillMode=mixed',
@@ -146,7 +151,9 @@ export function launchdPlist(o: {
       : []),
     '  <key>RunAtLoad</key>',
     '  <true/>',
-    // Restarted when it fails, left alone when it exits cleanly (a person stopped it).
+    // Restarted when it fails, left alone when it exits cleanly (a person stopped it). launchd
+    // has no way to spare one exit code: an invalid config (exit 2) is retried too, at most
+    // every 10 s (launchd's ThrottleInterval); docs/cli.md says to read the log then.
     '  <key>KeepAlive</key>',
     '  <dict>',
     '    <key>SuccessfulExit</key>',
@@ -177,6 +184,16 @@ function cmdLine(argv: readonly string[]): string {
 }
 
 // ── install ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Why a launcher inside npx's cache (`~/.npm/_npx/<hash>/…`, what `npx tether` runs) makes a
+ * poor service: npm clears or replaces that folder as it likes, and the service then points at
+ * nothing. Undefined for any other path.
+ */
+function npxCache(bin: string): string | undefined {
+  if (!/[\\/]_npx[\\/]/.test(bin)) return undefined;
+  return `tether runs from npx's cache (${bin}): the service would stop starting once npm clears that cache; install tether globally first (npm install -g, see the README), then run \`tether service install\` again from that install`;
+}
 
 /** The config the service runs: it must exist (else the hub would run its demo) and be valid. */
 async function serviceConfig(
@@ -218,6 +235,7 @@ function installPlan(ctx: CliContext, name: string, config: string): Plan {
           `logs: journalctl --user -u ${name} -f`,
           `it starts when you log in; to start it at boot without a login: loginctl enable-linger ${ctx.env.USER ?? '$USER'}`,
         ],
+        warnings: [],
       };
     case 'darwin': {
       const domain = `gui/${ctx.uid ?? '$(id -u)'}`;
@@ -241,6 +259,7 @@ function installPlan(ctx: CliContext, name: string, config: string): Plan {
           { argv: ['launchctl', 'bootstrap', domain, at.plist] },
         ],
         notes: [secrets(at.envFile), `logs: ${at.log}`, 'it starts when you log in'],
+        warnings: [],
       };
     }
     case 'win32':
@@ -249,6 +268,7 @@ function installPlan(ctx: CliContext, name: string, config: string): Plan {
         name,
         commands: [],
         notes: windowsSteps(ctx, name, argv, workingDirectory),
+        warnings: [],
       };
     default:
       throw new CliError(
@@ -325,6 +345,7 @@ function printPlan(
           ...(plan.envFile && { envFile: plan.envFile }),
           commands: plan.commands.map((c) => shellLine(c.argv)),
           notes: plan.notes,
+          warnings: plan.warnings,
           ...done,
         },
         null,
@@ -333,6 +354,7 @@ function printPlan(
     );
     return;
   }
+  for (const warning of plan.warnings) ctx.err(`warning: ${warning}`);
   const lines: string[] = [];
   if (plan.file && plan.content !== undefined) {
     if (flags.print) lines.push(`# ${plan.file}`, plan.content.trimEnd(), '');
@@ -380,6 +402,8 @@ export async function serviceInstall(ctx: CliContext, flags: ServiceFlags): Prom
   const { file: config, warnings } = await serviceConfig(ctx, flags);
   const plan = installPlan(ctx, name, config);
   plan.notes.push(...warnings.map((w) => `config: ${w}`));
+  const npx = npxCache(ctx.bin);
+  if (npx) plan.warnings.push(npx);
   const done = { written: false, ran: [] as string[] };
   if (flags.print || plan.platform === 'win32') {
     printPlan(ctx, plan, flags, done);
@@ -414,6 +438,7 @@ export async function serviceUninstall(ctx: CliContext, flags: ServiceFlags): Pr
         { argv: ['systemctl', '--user', 'daemon-reload'], mayFail: true },
       ],
       notes: [`${at.envFile} is left as it is (it holds your secrets; remove it yourself)`],
+      warnings: [],
     };
   else if (ctx.platform === 'darwin')
     plan = {
@@ -424,6 +449,7 @@ export async function serviceUninstall(ctx: CliContext, flags: ServiceFlags): Pr
         { argv: ['launchctl', 'bootout', `gui/${ctx.uid ?? '$(id -u)'}/${name}`], mayFail: true },
       ],
       notes: [`${at.envFile} and ${at.log} are left as they are`],
+      warnings: [],
     };
   else if (ctx.platform === 'win32')
     plan = {
@@ -434,6 +460,7 @@ export async function serviceUninstall(ctx: CliContext, flags: ServiceFlags): Pr
         `Task Scheduler: schtasks /End /TN ${name} & schtasks /Delete /TN ${name} /F`,
         `NSSM (administrator prompt): nssm stop ${name} & nssm remove ${name} confirm`,
       ],
+      warnings: [],
     };
   else throw new CliError('UNSUPPORTED', `tether service does not know ${ctx.platform}`);
   const done = { written: false, ran: [] as string[], removed: false };

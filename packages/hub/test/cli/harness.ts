@@ -22,6 +22,8 @@ export interface TetherOptions {
   home?: string;
   uid?: number;
   run?: (command: string, args: readonly string[]) => Promise<RunResult>;
+  /** The `tether` launcher's path, as `tether service install` writes it into the unit. */
+  bin?: string;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function tether(args: string[], options: TetherOptions = {}): Promi
     uid: options.uid ?? 501,
     run: options.run ?? (() => Promise.reject(new Error('this test runs no programs'))),
     node: '/opt/node/bin/node',
-    bin: '/opt/tether/packages/hub/bin/tether.js',
+    bin: options.bin ?? '/opt/tether/packages/hub/bin/tether.js',
   };
   const program = new Command()
     .name('tether')

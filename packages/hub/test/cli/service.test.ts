@@ -108,6 +108,33 @@ describe('tether service on Linux (systemd, user unit)', () => {
     writeFileSync(odd, '{}');
     const outcome = await tether(['service', 'install', '--print', '--config', odd], m.options);
     expect(outcome.stdout).toContain(`--config "${m.dir}/100%% $$HOME.json"`);
+    // The description names the config too: a `%` there would be read as a specifier.
+    expect(outcome.stdout).toContain(
+      `Description=Tether hub (start --config ${m.dir}/100%% $HOME.json)`,
+    );
+  });
+
+  it('does not restart a hub whose config is invalid (exit 2) over and over', async () => {
+    const m = machine();
+    const outcome = await tether(['service', 'install', '--print'], m.options);
+    expect(outcome.stdout).toMatch(/^Restart=on-failure\nRestartPreventExitStatus=2$/m);
+  });
+
+  it('warns that a tether run through npx makes a service that breaks when the npx cache is cleared', async () => {
+    const m = machine();
+    const bin = '/home/me/.npm/_npx/6c1f0a2b/node_modules/@tether/hub/bin/tether.js';
+    const outcome = await tether(['service', 'install'], { ...m.options, bin });
+    expect(outcome.code, outcome.stderr).toBe(0);
+    expect(outcome.stderr).toBe(
+      `warning: tether runs from npx's cache (${bin}): the service would stop starting once npm clears that cache; install tether globally first (npm install -g, see the README), then run \`tether service install\` again from that install`,
+    );
+    const json = await tether(['service', 'install', '--print', '--json'], { ...m.options, bin });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      warnings: [expect.stringContaining("tether runs from npx's cache")],
+    });
+    const usual = await tether(['service', 'install', '--print', '--json'], m.options);
+    expect(usual.stderr).toBe('');
+    expect(JSON.parse(usual.stdout)).toMatchObject({ warnings: [] });
   });
 
   it('says clearly when the user systemd is not there, and status says it cannot ask', async () => {
