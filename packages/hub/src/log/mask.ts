@@ -49,6 +49,22 @@ export function maskSecrets(value: unknown, key?: string | number): unknown {
 }
 
 /**
+ * The values of credential flags in a command line (`--api-key VALUE`, `--token=VALUE`): the
+ * upstream registers them with the redactor, since a server that fails often prints its own
+ * arguments on stderr, which the API, the dashboard and the logs show.
+ */
+export function credentialsInArgs(args: readonly string[]): string[] {
+  const found: string[] = [];
+  args.forEach((arg, i) => {
+    const glued = FLAG.exec(arg);
+    if (glued?.[2] !== undefined && isCredentialName(glued[1]!)) found.push(glued[2]);
+    const flag = FLAG.exec(args[i - 1] ?? '');
+    if (flag && !flag[2] && isCredentialName(flag[1]!) && !arg.startsWith('-')) found.push(arg);
+  });
+  return found;
+}
+
+/**
  * The value at `path` inside `root`, as it reads in `maskSecrets(root)`: every container on the
  * way is masked with its neighbours in view, so `args[2]` is masked when `args[1]` is
  * `--api-key`, and `env.API_KEY[0]` when its list sits under a credential name. Undefined when

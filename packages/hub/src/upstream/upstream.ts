@@ -3,6 +3,7 @@ import { systemClock } from '@tether/link';
 import type { Clock } from '@tether/link';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import { credentialsInArgs } from '../log/mask.js';
 import { isCredentialName, maskUrl, redact, registerSecrets, secretsOfUrl } from '../log/redact.js';
 import { defaultRestartPolicy, isFailing, restartDelay } from './backoff.js';
 import type { RestartPolicy } from './backoff.js';
@@ -76,7 +77,8 @@ const credentials = (entries: Record<string, string>) =>
 
 /** What this server's config holds that must never be shown: credential values, URL passwords. */
 function secretsOf(config: ServerConfig): string[] {
-  if (config.type === 'stdio') return credentials(config.env);
+  if (config.type === 'stdio')
+    return [...credentials(config.env), ...credentialsInArgs(config.args)];
   const headers = credentials(config.headers).flatMap((value) => {
     // `Bearer abc…` is registered whole and as its credential, which messages quote alone.
     const credential = /^\s*[A-Za-z-]+\s+(\S+)\s*$/.exec(value)?.[1];

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeStdioServerParams, waitUntil } from '@tether/testkit';
 import { DEFAULT_HUB } from '../../src/config/index.js';
 import { Hub } from '../../src/hub.js';
 import { createApi } from '../../src/http/api.js';
@@ -99,5 +100,44 @@ describe('a server whose command line holds a key', () => {
         enabled: true,
       } as Parameters<typeof target>[0]),
     ).toBe('npx -y @modelcontextprotocol/server-filesystem /home/me/notes');
+  });
+});
+
+describe('a server that prints its own command line when it fails', () => {
+  it('shows its stderr and last error with the key of a credential flag masked', async () => {
+    const key = 'sk-ECHOED-555555555';
+    const fake = fakeStdioServerParams();
+    const echoing = new Hub(
+      {
+        endpoints: [],
+        // The fake refuses `--token=…` as its last word and says so, flag and value, on stderr.
+        servers: [
+          {
+            name: 'echoes',
+            type: 'stdio',
+            command: fake.command,
+            args: [...fake.args, `--token=${key}`],
+            env: {},
+            enabled: true,
+          },
+        ],
+        hub: { ...DEFAULT_HUB, port: 0, callTimeoutMs: 5_000 },
+        notifications: [],
+      },
+      { logger: silentLogger(), instance: 'test-instance' },
+    );
+    try {
+      await echoing.start();
+      await waitUntil(
+        () => (echoing.servers()[0]?.stderrTail ?? []).some((line) => line.includes('--token=')),
+        { timeoutMs: 10_000, what: 'the server to fail and say why' },
+      );
+      const status = echoing.servers()[0]!;
+      const shown = JSON.stringify(status);
+      expect(shown).toContain('--token=');
+      expect(shown).not.toContain(key);
+    } finally {
+      await echoing.stop();
+    }
   });
 });
