@@ -199,21 +199,21 @@ export class Manage {
     const state = enabled ? 'on' : 'off';
     const lines: string[] = [];
     if (changed.length > 0)
-      lines.push(`switched ${shown(tool)} ${state} on ${changed.map(shown).join(', ')}`);
+      lines.push(`switched ${shown(tool)} ${state} for ${changed.map(shown).join(', ')}`);
     else if (failed.length === 0)
       lines.push(`${shown(tool)} was already ${state} everywhere it is served`);
     if (changed.length > 0 && already.length > 0)
-      lines.push(`(already ${state} on ${already.map(shown).join(', ')})`);
+      lines.push(`(already ${state} for ${already.map(shown).join(', ')})`);
     const json = { tool, enabled, changed, unchanged: already, failed };
     if (failed.length === 0) {
       this.print(json, lines.join('\n'));
       return EXIT.OK;
     }
-    const message = `${shown(tool)} was not switched ${state} on ${failed
+    const message = `${shown(tool)} was not switched ${state} for ${failed
       .map((f) => `${shown(f.endpoint)} (${shown(f.message)})`)
       .join(
         ', ',
-      )}${changed.length > 0 ? `; it is ${state} on ${changed.map(shown).join(', ')}` : ''}`;
+      )}${changed.length > 0 ? `; it is ${state} for ${changed.map(shown).join(', ')}` : ''}`;
     // stdout still says what did change; the failure goes where errors go (docs/cli.md).
     if (this.flags.json) {
       this.ctx.out(JSON.stringify(json, null, 2));

@@ -257,7 +257,7 @@ describe('changing a running hub from the command line (no admin token)', () => 
     await tether(['endpoint', 'add', 'porch', hub.sim.url('porch'), ...at()]);
     await hub.sim.waitForReady({ token: 'porch', timeoutMs: 10_000 });
     const off = await tether(['tool', 'disable', 'fake__add', ...at()]);
-    expect(off).toMatchObject({ code: 0, stdout: 'switched fake__add off on living-room, porch' });
+    expect(off).toMatchObject({ code: 0, stdout: 'switched fake__add off for living-room, porch' });
     for (const endpoint of ['living-room', 'porch'])
       expect((await toolsOf(endpoint)).find((t) => t.name === 'fake__add')?.enabled).toBe(false);
     // Xiaozhi reads tools at the handshake: the endpoint is reconnected without the tool.
@@ -274,7 +274,7 @@ describe('changing a running hub from the command line (no admin token)', () => 
     expect(one).toMatchObject({ changed: ['porch'], unchanged: [] });
     expect((await toolsOf('living-room')).find((t) => t.name === 'fake__add')?.enabled).toBe(false);
     const rest = await tether(['tool', 'enable', 'fake__add', ...at()]);
-    expect(rest.stdout).toBe('switched fake__add on on living-room\n(already on on porch)');
+    expect(rest.stdout).toBe('switched fake__add on for living-room\n(already on for porch)');
     const none = await tether(['tool', 'enable', 'fake__add', ...at()]);
     expect(none.stdout).toBe('fake__add was already on everywhere it is served');
     const unknown = await tether(['tool', 'disable', 'fake__nope', '--endpoint', 'porch', ...at()]);
@@ -426,9 +426,9 @@ describe('switching a tool on several endpoints when one of them fails', () => {
       const text = await tether(['tool', 'disable', 'calc__add', '--url', api.url]);
       expect(api.puts).toHaveLength(3);
       expect(text.code).toBe(1);
-      expect(text.stdout).toBe('switched calc__add off on attic, porch');
+      expect(text.stdout).toBe('switched calc__add off for attic, porch');
       expect(text.stderr).toBe(
-        'tether: calc__add was not switched off on kitchen (the store is read-only); it is off on attic, porch',
+        'tether: calc__add was not switched off for kitchen (the store is read-only); it is off for attic, porch',
       );
 
       const json = await tether(['tool', 'disable', 'calc__add', '--url', api.url, '--json']);
