@@ -299,6 +299,12 @@ export function ToolFigures(props: { stats: ToolStatsItem | undefined }) {
   const s = props.stats;
   if (!s) return null;
   const id = s.name;
+  // Read from the hourly histogram, not the logged durations: say so, and why on hover.
+  const approx = s.latency === 'estimated' ? '≈' : '';
+  const estimated =
+    s.latency === 'estimated'
+      ? { title: t('toolStats.estimated'), 'data-latency': 'estimated' }
+      : {};
   return (
     <div class="tool-figures" data-testid={`tool-figures-${id}`}>
       <Sparkline counts={s.perHour} />
@@ -309,14 +315,14 @@ export function ToolFigures(props: { stats: ToolStatsItem | undefined }) {
         </div>
         <div>
           <dt>p50</dt>
-          <dd data-testid={`tool-p50-${id}`}>
-            {s.p50Ms === null ? t('none') : formatMs(s.p50Ms, t)}
+          <dd data-testid={`tool-p50-${id}`} {...estimated}>
+            {s.p50Ms === null ? t('none') : `${approx}${formatMs(s.p50Ms, t)}`}
           </dd>
         </div>
         <div>
           <dt>p95</dt>
-          <dd data-testid={`tool-p95-${id}`}>
-            {s.p95Ms === null ? t('none') : formatMs(s.p95Ms, t)}
+          <dd data-testid={`tool-p95-${id}`} {...estimated}>
+            {s.p95Ms === null ? t('none') : `${approx}${formatMs(s.p95Ms, t)}`}
           </dd>
         </div>
         <div>

@@ -200,6 +200,8 @@ export const en = {
   'toolStats.usage': 'Used',
   'toolStats.lastUsed': 'Last used',
   'toolStats.never': 'never',
+  'toolStats.estimated':
+    'Estimated from the hourly latency histogram: the call log no longer holds every call of these hours.',
   'toolStats.perHour':
     'Calls per hour over the last {hours} hours: {total} in all, at most {peak} in an hour',
 
@@ -484,6 +486,7 @@ export const zhCN: Record<MessageKey, string> = {
   'toolStats.usage': '使用次数',
   'toolStats.lastUsed': '最近使用',
   'toolStats.never': '从未',
+  'toolStats.estimated': '根据每小时的耗时分布估算：调用日志已不再包含这段时间的全部调用。',
   'toolStats.perHour': '最近 {hours} 小时每小时调用数：共 {total} 次，单小时最多 {peak} 次',
 
   'tools.title': '工具',

@@ -694,6 +694,8 @@ export async function startMockServer(options = {}) {
         errorRate: calls.length ? errors / calls.length : null,
         p50Ms: rank(0.5),
         p95Ms: rank(0.95),
+        // As if the hub's log had been pruned below the day for the seeded calc__add.
+        latency: t.name === 'calc__add' ? 'estimated' : 'exact',
         perHour,
         usageCount: calls.length * 7,
         lastUsedAt: calls[0]?.at ?? null,

@@ -223,6 +223,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       tidy: () => {
         const { maxRows = 10_000, maxAgeMs = 7 * 24 * 3_600_000 } = options.callLog ?? {};
         void options.store?.toolCalls.prune(maxRows, maxAgeMs).catch(() => {});
+        void options.store?.toolCalls.pruneHours().catch(() => {});
       },
     });
     this.cluster?.onEvent((event) => this.onClusterEvent(event));

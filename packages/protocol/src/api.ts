@@ -343,14 +343,20 @@ export const ToolStatsItemSchema = z.object({
   /** The exposed name, as /api/tools and the call log say it. */
   name: z.string(),
   server: z.string(),
-  /** Calls in the window, any outcome. */
+  /** Calls in the window, any outcome; from the hourly rollup, whole however the log is pruned. */
   calls: z.int().min(0),
   /** Outcome error or timeout. */
   errors: z.int().min(0),
   errorRate: z.number().nullable(),
-  /** Nearest-rank percentiles of the calls that ran to an end (not early, not cancelled). */
+  /** Percentiles of the calls that ran to an end (not early, not cancelled). */
   p50Ms: z.number().nullable(),
   p95Ms: z.number().nullable(),
+  /**
+   * `exact`: nearest rank over the logged durations, the log holding every call of the window.
+   * `estimated`: the log was pruned below the window, so read from the hourly latency histogram
+   * (log-scale buckets, interpolated within one).
+   */
+  latency: z.enum(['exact', 'estimated']),
   /** Calls per clock hour, oldest first; the last hour holds `to`. */
   perHour: z.array(z.int().min(0)),
   /** Calls since the hub began counting (not only the window, nor only the pruned log). */
@@ -365,7 +371,7 @@ export const ToolStatsSchema = z.object({
   to: z.string(),
   hours: z.int().min(1),
   tools: z.array(ToolStatsItemSchema),
-  /** The window held more calls than the hub reads: the figures cover the newest only. */
+  /** The window held more logged calls than the hub reads: some percentiles are estimated. */
   truncated: z.boolean(),
 });
 export type ToolStats = z.infer<typeof ToolStatsSchema>;

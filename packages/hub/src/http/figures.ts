@@ -85,7 +85,8 @@ export async function toolStatsAnswer(hub: HubPort, c: Context, now: number) {
   const hours = whole(c, 'hours', L.defaultHours, 1, L.maxHours);
   if (typeof hours === 'string') return refused(c, [hours]);
   const { from } = toolStatsWindow(now, hours);
-  const [samples, usage] = await Promise.all([
+  const [rollup, samples, usage] = await Promise.all([
+    store.toolCalls.hours(from, now + 1),
     store.toolCalls.between(from, now + 1, L.maxRows + 1),
     store.toolCalls.usage(),
   ]);
@@ -93,6 +94,7 @@ export async function toolStatsAnswer(hub: HubPort, c: Context, now: number) {
   const stats = computeToolStats(
     {
       served: hub.tools().map((t) => ({ name: t.name, server: t.server })),
+      hours: rollup,
       samples: truncated ? samples.slice(0, L.maxRows) : samples,
       usage,
       truncated,

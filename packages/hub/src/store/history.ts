@@ -7,6 +7,13 @@ import { StoreError } from './errors.js';
 import { readPageQuery, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import { chunked } from './provision.js';
+import {
+  LATENCY_COLUMNS,
+  TOOL_HOURS_KEEP_MS,
+  hoursOf,
+  toToolHour,
+  toolHourValues,
+} from './tool-hours.js';
 import type { Store, ToolCallEntry, ToolCallSample } from './types.js';
 
 /** Append-only history: endpoint timelines and tool calls, read newest first by id. */
@@ -91,7 +98,7 @@ export type AppendCalls = Store['toolCalls']['appendMany'];
 
 /**
  * Kysely: multi-row inserts, at most ROWS_PER_STATEMENT rows each (the parameter limits), and
- * the usage upserts, in one transaction: a batch retried after a failure is never counted twice.
+ * the usage and hourly rollup upserts, in one transaction: a batch retried after a failure is never counted twice.
  * In a cluster every instance adds to the same rows, so the count is the cluster's.
  */
 export function kyselyAppendCalls(db: Kysely<Database>): AppendCalls {
@@ -112,6 +119,23 @@ export function kyselyAppendCalls(db: Kysely<Database>): AppendCalls {
             }),
           )
           .execute();
+      // After tool_usage, in (tool, hour) order: every instance takes the locks alike.
+      for (const chunk of chunked(hoursOf(entries)))
+        await trx
+          .insertInto('tool_hours')
+          .values(chunk.map(toolHourValues))
+          .onConflict((oc) =>
+            oc.columns(['tool', 'hour']).doUpdateSet({
+              server: sql<string>`excluded.server`,
+              ...Object.fromEntries(
+                ['calls', 'errors', 'sum_ms', ...LATENCY_COLUMNS].map((column) => [
+                  column,
+                  sql<number>`${sql.ref(`tool_hours.${column}`)} + ${sql.ref(`excluded.${column}`)}`,
+                ]),
+              ),
+            }),
+          )
+          .execute();
     });
   };
 }
@@ -121,7 +145,7 @@ export function kyselyAppendCalls(db: Kysely<Database>): AppendCalls {
  * migrate), run per row in one transaction. The mirror writes a batch every batchMs while calls
  * flow; built by Kysely, each batch cost a query of its own size and a fresh prepare, long
  * enough to hold up the calls relayed meanwhile (issue #13). The usage upsert (one per distinct
- * tool) rides in the same transaction.
+ * tool) and the rollup's (one per distinct tool-hour) ride in the same transaction.
  */
 export function sqliteAppendCalls(db: Kysely<Database>, raw: BetterSqlite3.Database): AppendCalls {
   let write: ((entries: readonly ToolCallEntry[]) => void) | undefined;
@@ -134,8 +158,17 @@ export function sqliteAppendCalls(db: Kysely<Database>, raw: BetterSqlite3.Datab
       'INSERT INTO tool_usage (tool, calls, last_at) VALUES (?, ?, ?) ON CONFLICT (tool)' +
         ' DO UPDATE SET calls = calls + excluded.calls, last_at = max(last_at, excluded.last_at)',
     );
+    const added = ['calls', 'errors', 'sum_ms', ...LATENCY_COLUMNS];
+    const hour = raw.prepare(
+      `INSERT INTO tool_hours (tool, server, hour, ${added.join(', ')})` +
+        ` VALUES (${['?', '?', '?', ...added.map(() => '?')].join(', ')})` +
+        ' ON CONFLICT (tool, hour) DO UPDATE SET server = excluded.server, ' +
+        added.map((c) => `${c} = ${c} + excluded.${c}`).join(', '),
+    );
     return raw.transaction((entries: readonly ToolCallEntry[]) => {
       for (const u of usageOf(entries)) bump.run(u.tool, u.calls, u.last_at);
+      for (const h of hoursOf(entries))
+        hour.run(h.tool, h.server, h.hour, h.calls, h.errors, h.sumMs, ...h.latency);
       for (const e of entries)
         insert.run(
           e.endpointId,
@@ -188,6 +221,27 @@ export function toolCallsRepo(
     async usage() {
       const rows = await db.selectFrom('tool_usage').selectAll().execute();
       return rows.map((r) => ({ tool: r.tool, calls: Number(r.calls), lastAt: Number(r.last_at) }));
+    },
+    async hours(from, to) {
+      const rows = await db
+        .selectFrom('tool_hours')
+        .selectAll()
+        .where('hour', '>=', from)
+        .where('hour', '<', to)
+        .orderBy('tool')
+        .orderBy('hour')
+        .execute();
+      return rows.map(toToolHour);
+    },
+    async pruneHours(keepMs = TOOL_HOURS_KEEP_MS, at = now()) {
+      if (!Number.isFinite(keepMs) || keepMs < 0)
+        throw new StoreError('STORE_INVALID', `pruneHours keepMs must be >= 0, got ${keepMs}`);
+      // An hour goes once all of it is older than keepMs.
+      const result = await db
+        .deleteFrom('tool_hours')
+        .where('hour', '<', at - keepMs - 3_600_000)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async page(query = {}) {
       const { limit, before } = readPageQuery(query);

@@ -177,6 +177,52 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           select tool, count(*), max(at) from tool_calls group by tool`.execute(db);
       },
     },
+    '0005_tool_hours': {
+      // The per-tool figures counted from the call log, which is pruned by rows: at fleet scale
+      // its 10,000 rows held minutes, not the day the figures claim. This rollup per tool and
+      // hour (store/tool-hours.ts) is bumped with every batch of the log and pruned by age
+      // only. Its buckets are spelled out here, not read from tool-hours.ts: a migration
+      // must keep making the schema it made when it shipped. Seeded from the log as it is.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        const bounds = [
+          1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000,
+          200_000, 500_000, 600_000,
+        ];
+        let table = db.schema
+          .createTable('tool_hours')
+          .addColumn('tool', 'text', (c) => c.notNull())
+          .addColumn('hour', 'bigint', (c) => c.notNull())
+          .addColumn('server', 'text', (c) => c.notNull())
+          .addColumn('calls', 'bigint', (c) => c.notNull())
+          .addColumn('errors', 'bigint', (c) => c.notNull())
+          .addColumn('sum_ms', 'double precision', (c) => c.notNull());
+        for (const column of [...bounds.map((b) => `le_${b}`), 'le_inf'])
+          table = table.addColumn(column, 'bigint', (c) => c.notNull());
+        await table.addPrimaryKeyConstraint('tool_hours_pk', ['tool', 'hour']).execute();
+        await db.schema.createIndex('tool_hours_hour').on('tool_hours').column('hour').execute();
+
+        // The same outcomes as FAILED_OUTCOMES and TIMED_OUTCOMES in tool-hours.ts.
+        const timed = sql`outcome in ('ok', 'error', 'timeout', 'dropped')`;
+        const buckets = [
+          ...bounds.map((bound, i) =>
+            i === 0
+              ? sql`sum(case when ${timed} and duration_ms <= ${sql.lit(bound)} then 1 else 0 end)`
+              : sql`sum(case when ${timed} and duration_ms > ${sql.lit(bounds[i - 1])}
+                  and duration_ms <= ${sql.lit(bound)} then 1 else 0 end)`,
+          ),
+          sql`sum(case when ${timed} and duration_ms > ${sql.lit(bounds.at(-1))} then 1 else 0 end)`,
+        ];
+        const columns = [...bounds.map((b) => `le_${b}`), 'le_inf'].map((c) => sql.ref(c));
+        await sql`insert into tool_hours (tool, hour, server, calls, errors, sum_ms,
+            ${sql.join(columns)})
+          select tool, (at / 3600000) * 3600000, max(server), count(*),
+            sum(case when outcome in ('error', 'timeout') then 1 else 0 end),
+            coalesce(sum(case when ${timed} then duration_ms else 0 end), 0),
+            ${sql.join(buckets)}
+          from tool_calls group by tool, (at / 3600000) * 3600000`.execute(db);
+      },
+    },
   };
 }
 

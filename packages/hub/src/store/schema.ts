@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { LatencyColumn } from './tool-hours.js';
 
 /**
  * The tables as Kysely sees them. Times are integer milliseconds (bigint in PostgreSQL, read
@@ -13,7 +14,18 @@ export interface Database {
   channels: ChannelsTable;
   overlays: OverlaysTable;
   tool_usage: ToolUsageTable;
+  tool_hours: ToolHoursTable;
 }
+
+/** Per tool and clock hour: counts and a latency histogram (store/tool-hours.ts). */
+export type ToolHoursTable = {
+  tool: string;
+  hour: number;
+  server: string;
+  calls: number;
+  errors: number;
+  sum_ms: number;
+} & Record<LatencyColumn, number>;
 
 /** Calls per exposed tool name since counting began; bumped with every batch of the log. */
 export interface ToolUsageTable {

@@ -123,6 +123,25 @@ export interface ToolUsage {
   lastAt: number;
 }
 
+/**
+ * One tool's calls in one clock hour, from the hourly rollup (store/tool-hours.ts): kept apart
+ * from the call log, which is pruned by rows, so a window's counts stay whole.
+ */
+export interface ToolHour {
+  tool: string;
+  /** The server of the hour's latest batch. */
+  server: string;
+  /** The hour's start, ms since the epoch (a multiple of 3,600,000). */
+  hour: number;
+  calls: number;
+  /** Outcome error or timeout. */
+  errors: number;
+  /** The durations of the timed calls (TIMED_OUTCOMES) added up. */
+  sumMs: number;
+  /** Timed calls per latency bucket (LATENCY_BOUNDS_MS, then one above the last bound). */
+  latency: number[];
+}
+
 export interface ChannelRow {
   id: string;
   name: string;
@@ -225,13 +244,18 @@ export interface Store {
     append(entry: ToolCallEntry): Promise<void>;
     /**
      * Several entries in one transaction: the hub logs calls in batches, off the call path.
-     * Each distinct tool's usage is bumped once per batch in the same transaction.
+     * Each distinct tool's usage, and each distinct tool-hour of the rollup, is bumped once per
+     * batch in the same transaction.
      */
     appendMany(entries: readonly ToolCallEntry[]): Promise<void>;
     /** Calls with `from <= at < to`, newest first, at most `limit`. */
     between(from: number, to: number, limit: number): Promise<ToolCallSample[]>;
     /** Every tool's usage count and last call, whatever the log still holds. */
     usage(): Promise<ToolUsage[]>;
+    /** The hourly rollup's rows with `from <= hour < to`, whatever the log still holds. */
+    hours(from: number, to: number): Promise<ToolHour[]>;
+    /** Drops rollup hours that ended more than `keepMs` before now (TOOL_HOURS_KEEP_MS). */
+    pruneHours(keepMs?: number, now?: number): Promise<number>;
     page(query?: PageQuery & { endpointId?: string; tool?: string }): Promise<Page<ToolCallEntry>>;
     /** Keeps the newest `keep` rows and nothing older than `maxAgeMs`; returns rows removed. */
     prune(keep: number, maxAgeMs: number, now?: number): Promise<number>;

@@ -173,6 +173,7 @@ describe('per-tool figures in the API', () => {
       errorRate: 0.1,
       p50Ms: 50,
       p95Ms: 100,
+      latency: 'exact',
       usageCount: 11,
       lastUsedAt: new Date(DAY + 20 * HOUR + 9 * MIN).toISOString(),
     });
@@ -207,5 +208,26 @@ describe('figures with an admin token', () => {
       const ok = await secured.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(ok.status).toBe(200);
     }
+  });
+});
+
+describe('per-tool figures once the call log is pruned', () => {
+  // Last in this file: it empties the log the tests above read.
+  it('still answers the whole day, with p50/p95 marked estimated', async () => {
+    await store.toolCalls.prune(0, Infinity);
+    const stats = ToolStatsSchema.parse((await get('/api/tools/stats')).body);
+    const add = stats.tools.find((t) => t.name === 'fake__add')!;
+    expect(add).toMatchObject({
+      calls: 10,
+      errors: 1,
+      errorRate: 0.1,
+      latency: 'estimated',
+      usageCount: 11,
+    });
+    expect(add.perHour[20]).toBe(10);
+    // From the histogram: the 5th of 10 is the last of three in (20, 50] ms, the 10th the
+    // last of five in (50, 100] ms.
+    expect(add.p50Ms).toBe(50);
+    expect(add.p95Ms).toBe(100);
   });
 });

@@ -66,11 +66,12 @@ describe.skipIf(url === undefined)('PostgreSQL store', () => {
       const store = await openStore({ databaseUrl: url, schema: old });
       await store.migrate();
       await store.close();
-      // Back to the schema of 0002: what 0003 and 0004 made and their records gone, one old row.
+      // Back to the schema of 0002: what 0003 to 0005 made and their records gone, one old row.
       await admin(
-        `drop table ${old}.tool_usage; drop index ${old}.timeline_endpoint_at;` +
-          ` alter table ${old}.tool_calls drop column meta;` +
-          ` delete from ${old}.tether_migration where name in ('0003_call_meta', '0004_uptime_usage');` +
+        `drop table ${old}.tool_hours; drop table ${old}.tool_usage;` +
+          ` drop index ${old}.timeline_endpoint_at; alter table ${old}.tool_calls drop column meta;` +
+          ` delete from ${old}.tether_migration where name in` +
+          ` ('0003_call_meta', '0004_uptime_usage', '0005_tool_hours');` +
           ` insert into ${old}.tool_calls (endpoint_id, tool, server, at, duration_ms, outcome,` +
           ` args_bytes, result_bytes, error) values ('old', 'calc.add', 'calc', 1, 2, 'ok', 3, 4, null)`,
       );

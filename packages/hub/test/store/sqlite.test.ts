@@ -89,8 +89,8 @@ describe('SQLite specifics', () => {
       const prepare = vi.spyOn(BetterSqlite3.prototype, 'prepare');
       await store.toolCalls.appendMany([0, 1, 2].map(call));
       const first = prepare.mock.calls.length;
-      // The insert and the usage upsert.
-      expect(first).toBeLessThanOrEqual(2);
+      // The insert, the usage upsert and the hourly rollup's.
+      expect(first).toBeLessThanOrEqual(3);
       for (let n = 1; n <= 5; n++)
         await store.toolCalls.appendMany(Array.from({ length: 10 * n }, (_, i) => call(i)));
       expect(prepare.mock.calls.length).toBe(first);
@@ -110,12 +110,13 @@ describe('SQLite specifics', () => {
     const store = await openStore({ file });
     await store.migrate();
     await store.close();
-    // Back to the schema of 0002: what 0003 and 0004 made and their records gone, one old row.
+    // Back to the schema of 0002: what 0003 to 0005 made and their records gone, one old row.
     const raw = new BetterSqlite3(file);
     try {
       raw.exec(
-        'DROP TABLE tool_usage; DROP INDEX timeline_endpoint_at; ALTER TABLE tool_calls DROP COLUMN meta;' +
-          " DELETE FROM tether_migration WHERE name IN ('0003_call_meta', '0004_uptime_usage')",
+        'DROP TABLE tool_hours; DROP TABLE tool_usage; DROP INDEX timeline_endpoint_at;' +
+          ' ALTER TABLE tool_calls DROP COLUMN meta;' +
+          " DELETE FROM tether_migration WHERE name IN ('0003_call_meta', '0004_uptime_usage', '0005_tool_hours')",
       );
       raw
         .prepare(
