@@ -130,3 +130,19 @@ export async function finish(
     ctx.exit(exitCode);
   }
 }
+
+/**
+ * A commander action run through `finish`, with the context made when it runs: its errors
+ * printed (as JSON with --json) and its exit code (docs/cli.md).
+ */
+export function action<A extends unknown[]>(
+  work: (ctx: CliContext, ...args: A) => Promise<number | void>,
+  context: () => CliContext = processContext,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const ctx = context();
+    // Commander passes the operands, then the options, then the command itself.
+    const flags = args.at(-2) as { json?: boolean } | undefined;
+    await finish(ctx, flags?.json, () => work(ctx, ...args));
+  };
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientFlags } from './commands.js';
-import { finish, processContext } from './context.js';
+import { action } from './context.js';
 import { printable } from '../log/printable.js';
 import { clientOptions, collect } from './options.js';
 import { registerChangeCommands } from './register.js';
@@ -65,12 +65,8 @@ program
   });
 
 /** A client command: its errors printed (as JSON with --json) and its exit code (docs/cli.md). */
-const client =
-  <A extends unknown[]>(work: (...args: A) => Promise<void>) =>
-  async (...args: A) => {
-    const flags = args.at(-2) as { json?: boolean } | undefined;
-    await finish(processContext(), flags?.json, () => work(...args));
-  };
+const client = <A extends unknown[]>(work: (...args: A) => Promise<void>) =>
+  action((_ctx, ...args: A) => work(...args));
 
 clientOptions(
   program.command('status').description('endpoint states of a running hub (live on a terminal)'),

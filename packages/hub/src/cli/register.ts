@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { CliError, finish, processContext } from './context.js';
+import { CliError, action, processContext } from './context.js';
 import type { CliContext } from './context.js';
 import type { HubFlags } from './manage.js';
 import type { ServiceFlags } from './service.js';
@@ -83,15 +83,9 @@ export function registerChangeCommands(
   program: Command,
   context: () => CliContext = processContext,
 ): void {
-  /** Runs an action with the context and its error and exit-code handling. */
-  const act =
-    <A extends unknown[]>(work: (ctx: CliContext, ...args: A) => Promise<number | void>) =>
-    async (...args: A) => {
-      const ctx = context();
-      // Commander passes the operands, then the options, then the command itself.
-      const flags = args.at(-2) as { json?: boolean } | undefined;
-      await finish(ctx, flags?.json, () => work(ctx, ...args));
-    };
+  const act = <A extends unknown[]>(
+    work: (ctx: CliContext, ...args: A) => Promise<number | void>,
+  ) => action(work, context);
 
   // ── endpoint ───────────────────────────────────────────────────────────────────────────────
   const endpoint = program
