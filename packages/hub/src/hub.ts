@@ -433,6 +433,10 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
     return this.config.endpoints;
   }
 
+  definition(name: string): EndpointConfig | undefined {
+    return this.endpointConfig(name);
+  }
+
   serverDefinitions(): ServerConfig[] {
     return this.config.servers;
   }
@@ -535,10 +539,10 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       sessions: this.sessions,
       sweep: this.sweep,
       removed: (name) => this.emit('endpoint-removed', name),
+      changed: (name) => this.emit('endpoint', name),
     });
   }
 
-  /** The hub's monitor settings with the endpoint's own on top. */
   /**
    * An endpoint's definition by name, from an index made once per configuration: the sweep and
    * the session table ask for every endpoint, and a search of the list each time made a pass
@@ -554,6 +558,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
   private endpointIndex:
     { of: readonly EndpointConfig[]; byName: Map<string, EndpointConfig> } | undefined;
 
+  /** The hub's monitor settings with the endpoint's own on top. */
   private monitorOf(name: string): MonitorSettings {
     const own = this.endpointConfig(name)?.monitor;
     return { ...this.config.hub.monitor, ...own };

@@ -17,7 +17,7 @@ export function endpointViews(hub: HubPort): EndpointView[] {
 /** One endpoint's view, without building every other one (the event stream's per-change path). */
 export function endpointView(hub: HubPort, name: string): EndpointView | undefined {
   const status = hub.endpoint(name);
-  return status && view(status, hub.definitions().find((d) => d.name === name)?.source);
+  return status && view(status, hub.definition(name)?.source);
 }
 
 /** The view of a defined endpoint, given its status already read (a page of the list). */

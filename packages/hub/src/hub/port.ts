@@ -54,6 +54,8 @@ export interface HubPort {
     how?: { endpoint?: string; meta?: CallMeta },
   ): Promise<ToolResult>;
   definitions(): EndpointConfig[];
+  /** One endpoint's definition, without a pass over all of them (the event stream's path). */
+  definition(name: string): EndpointConfig | undefined;
   serverDefinitions(): ServerConfig[];
   fileServerNames(): Set<string>;
   setEnabled(name: string, enabled: boolean): Promise<void>;

@@ -13,6 +13,11 @@ export interface ReconcilePorts {
   sweep: Sweep;
   /** An endpoint left the definitions (the event streams). */
   removed(name: string): void;
+  /**
+   * An endpoint was added or its definition changed (the event streams): switched off, it has
+   * no link left to report the change, so the view is sent from here.
+   */
+  changed(name: string): void;
 }
 
 /**
@@ -51,6 +56,8 @@ export async function reconcile(
   for (const name of [...diff.endpoints.added, ...restarted])
     sessions.start(byName(next.endpoints, name));
   upstreams.rebuild();
+  // rebuild() told the streams the tool lists may have changed; the endpoints' own views follow.
+  for (const name of [...diff.endpoints.added, ...diff.endpoints.changed]) ports.changed(name);
   // An endpoint's own checkIntervalMs may have changed the sweep's pace.
   ports.sweep.reschedule();
   const restart = diff.hubChanged ? applyHubSettings(before.hub, next, ports) : [];

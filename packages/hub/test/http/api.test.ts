@@ -345,6 +345,45 @@ describe('HTTP API: changing things', () => {
     });
   });
 
+  it("a viewer's event stream hears an endpoint switched off and a tool switched off", async () => {
+    const response = await app.request('/api/events');
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    // Read in the background, so a stream that stays silent fails the wait, not the test's clock.
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value);
+      }
+    })().catch(() => {});
+    const hear = (what: string, heard: (text: string) => boolean) =>
+      waitUntil(() => heard(text), { timeoutMs: 5_000, what });
+    try {
+      await json('/api/endpoints/home/disable', { method: 'POST' });
+      await hear('home shown as disabled', (t) => /"id":"home"[^\n]*"state":"disabled"/.test(t));
+      const handshakes = sim.accounting(TOKEN).handshakes;
+      await json('/api/endpoints/home/enable', { method: 'POST' });
+      await sim.waitForReady({ token: TOKEN, count: handshakes + 1, timeoutMs: 5_000 });
+
+      text = '';
+      const served = sim.accounting(TOKEN).handshakes;
+      await json('/api/endpoints/home/tools/fake__add', send('PUT', { enabled: false }));
+      await hear('a tools event', (t) => t.includes('event: tools\n'));
+      const without = await sim.waitForReady({ token: TOKEN, count: served + 1, timeoutMs: 5_000 });
+      expect(without.tools.map((t) => t.name)).not.toContain('fake__add');
+    } finally {
+      await reader.cancel();
+      await reading;
+      // Leave home as the next test expects it: on, with every tool.
+      const before = sim.accounting(TOKEN).handshakes;
+      await json('/api/endpoints/home/enable', { method: 'POST' });
+      await json('/api/endpoints/home/tools/fake__add', send('PUT', { enabled: true }));
+      await sim.waitForReady({ token: TOKEN, count: before + 1, timeoutMs: 5_000 });
+    }
+  });
+
   it('calls a tool, and answers bad calls with one error shape', async () => {
     expect(
       (
