@@ -322,8 +322,12 @@ describe.skipIf(!run)('the WebGL bridge in a real browser (Chromium)', () => {
     await page.waitForFunction(() => csharp.pending(1) === 0);
 
     const session = () => [...s.sessions.values()][0]!;
+    // Recorded as it happens: the page keeps running and its next app ping (every 200 ms)
+    // makes the session active again, sometimes before a poll could see it paused.
+    const statuses: string[] = [];
+    s.on('status', (paused, to) => statuses.push(`${to}:${paused.pausedBy}`));
     await page.evaluate(() => csharp.pause(1));
-    await settle('the server to take the pausing hint', () => session().pausedBy === 'hint');
+    await settle('the server to take the pausing hint', () => statuses.includes('paused:hint'));
     await page.evaluate(() => csharp.resume(1));
     await settle('the app to be heard again', () => session().status === 'active');
 
