@@ -16,8 +16,14 @@ export interface CatalogEntry {
 
 export interface ServerTools {
   server: string;
-  /** Only servers that are up contribute; a broken one is simply absent. */
+  /** The tools it listed last. */
   tools: readonly UpstreamTool[];
+  /**
+   * False for a server that is down (restarting, failed): its last listed tools still take
+   * part in the naming, so the names of the others do not move while it is away, but none of
+   * them is served. Undefined counts as up.
+   */
+  ready?: boolean;
   descriptions?: Record<string, string>;
   /** The server's `toolPrefix`: undefined for the server's name, `""` for none. */
   prefix?: string;
@@ -25,9 +31,17 @@ export interface ServerTools {
 
 /**
  * The aggregated tool set. Deterministic: the same servers and tools always give the same
- * names in the same order (sorted by exposed name), whatever order the servers came up in.
+ * names in the same order (sorted by exposed name), whatever order the servers came up in
+ * and whichever of them are down for now.
  */
 export function buildCatalog(servers: readonly ServerTools[]): CatalogEntry[] {
+  const down = new Set(servers.filter((s) => s.ready === false).map((s) => s.server));
+  const named = namedTools(servers);
+  return down.size === 0 ? named : named.filter((e) => !down.has(e.server));
+}
+
+/** Every listed tool of every server, up or not, named as they collide. */
+function namedTools(servers: readonly ServerTools[]): CatalogEntry[] {
   const pairs = servers.flatMap((s) =>
     s.tools.map((tool) => ({
       server: s.server,
@@ -66,7 +80,7 @@ export function absentEntry(
   name: string,
   servers: ReadonlyArray<ServerTools & { ready: boolean }>,
 ): CatalogEntry | undefined {
-  const entry = buildCatalog(servers).find((e) => e.name === name);
+  const entry = namedTools(servers).find((e) => e.name === name);
   if (entry !== undefined) {
     return servers.find((s) => s.server === entry.server)?.ready === true ? undefined : entry;
   }

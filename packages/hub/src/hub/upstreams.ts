@@ -170,24 +170,25 @@ export class UpstreamPool {
   }
 
   /**
-   * Rebuilds the catalog from the servers that are up. While some are in their first start, the
-   * sessions hear of it once all have finished: a tools/list waiting for them then answers with
-   * the whole set, and an endpoint answered before (the wait's bound) reconnects once for the
-   * servers that came late, not once per server (each change of the set costs a reconnect).
+   * Rebuilds the catalog from the servers that are up, named among the last listed tools of
+   * every running one: a server down for a while does not rename the tools it collides with.
+   * While some are in their first start, the sessions hear of it once all have finished: a
+   * tools/list waiting for them then answers with the whole set, and an endpoint answered
+   * before (the wait's bound) reconnects once for the servers that came late, not once per
+   * server (each change of the set costs a reconnect).
    */
   rebuild(): void {
     this.entries = buildCatalog(
-      [...this.running.entries()]
-        .filter(([, u]) => u.status.state === 'ready')
-        .map(([name, u]) => {
-          const { descriptions, toolPrefix } = this.ports.definition(name) ?? {};
-          return {
-            server: name,
-            tools: u.tools,
-            ...(descriptions ? { descriptions } : {}),
-            ...(toolPrefix !== undefined ? { prefix: toolPrefix } : {}),
-          };
-        }),
+      [...this.running.entries()].map(([name, u]) => {
+        const { descriptions, toolPrefix } = this.ports.definition(name) ?? {};
+        return {
+          server: name,
+          tools: u.tools,
+          ready: u.status.state === 'ready',
+          ...(descriptions ? { descriptions } : {}),
+          ...(toolPrefix !== undefined ? { prefix: toolPrefix } : {}),
+        };
+      }),
     );
     if (this.starting.size > 0) this.changedWhileStarting = true;
     else this.ports.onCatalog();

@@ -117,4 +117,41 @@ describe('the names an endpoint is served', () => {
     });
     expect(hub.tools().map((t) => t.name)).toContain('calc__add');
   });
+
+  it('keep their suffix while a server whose tools collide with them is down', async () => {
+    // Both servers serve the same tools without a prefix: every name collides and carries a
+    // hash. When `b` crashes, `a`'s names must not lose theirs, nor change back when `b` returns.
+    const b = fakeStdioServerParams({ crashAfter: 1 });
+    const { sim, hub } = await started((s) => {
+      const config = setup(s, { name: 'a', toolPrefix: '' });
+      config.servers.push({ ...config.servers[0]!, name: 'b', ...b });
+      return config;
+    });
+    const before = await served(sim);
+    const ofA = () =>
+      hub
+        .tools()
+        .filter((t) => t.server === 'a')
+        .map((t) => t.name);
+    const namesOfA = ofA();
+    expect(namesOfA.length).toBeGreaterThan(0);
+    expect(namesOfA.every((n) => /_[0-9a-f]{6}$/.test(n))).toBe(true);
+    const seen: string[][] = [];
+    const withoutB: string[][] = [];
+    hub.on('tools', () => {
+      seen.push(ofA());
+      if (!hub.tools().some((t) => t.server === 'b')) withoutB.push(ofA());
+    });
+    const echoOfB = hub.tools().find((t) => t.server === 'b' && t.tool === 'echo')!.name;
+    await sim.callTool(echoOfB, { text: 'crash' }, { token: 'home' });
+    await waitUntil(() => withoutB.length > 0, { timeoutMs: 10_000, what: 'b to be down' });
+    await waitUntil(() => hub.servers().every((x) => x.state === 'ready'), {
+      timeoutMs: 15_000,
+      what: 'b to be back',
+    });
+    expect(withoutB[0]).toEqual(namesOfA);
+    for (const names of seen) expect(names).toEqual(namesOfA);
+    expect(ofA()).toEqual(namesOfA);
+    expect(before).toEqual(expect.arrayContaining(namesOfA));
+  });
 });
