@@ -162,7 +162,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       logger,
       clock: this.clock,
       ownership: this.ownership,
-      wanted: (name) => this.endpointConfig(name),
+      wanted: (name) => this.definition(name),
       running: () => this.started,
       create: (endpoint, view, health, jobs) => this.createSession(endpoint, view, health, jobs),
       // With a cluster, the claim rounds take endpoints by share; otherwise every one is tried.
@@ -216,8 +216,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
       logger,
       intervalMs: () => this.sweepIntervalMs(),
       checkIntervalMs: (name) =>
-        this.endpointConfig(name)?.monitor?.checkIntervalMs ??
-        this.config.hub.monitor.checkIntervalMs,
+        this.definition(name)?.monitor?.checkIntervalMs ?? this.config.hub.monitor.checkIntervalMs,
       links: () => [...this.sessions.entries()].map(([name, s]) => [name, s.link] as const),
       align: () => this.sessions.align(this.config.endpoints),
       tidy: () => {
@@ -399,7 +398,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
         this.wholeCatalog = { listed: catalog, allowed: catalog };
       return this.wholeCatalog;
     }
-    const config = this.endpointConfig(endpoint);
+    const config = this.definition(endpoint);
     return config && servedTools(this.toolsOf(config), config.tools);
   }
 
@@ -419,7 +418,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
   ): Promise<ToolResult> {
     let repair = false;
     if (how.endpoint !== undefined) {
-      const view = this.endpointConfig(how.endpoint);
+      const view = this.definition(how.endpoint);
       if (!view || !this.router.find(name, view))
         return Promise.reject(new UpstreamError('UPSTREAM_UNKNOWN_TOOL', `Unknown tool: ${name}`));
       // /mcp/<endpoint> speaks for the endpoint: its argument repair applies too.
@@ -431,10 +430,6 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
   /** The endpoint definitions in force (file, API), with where each came from. */
   definitions(): EndpointConfig[] {
     return this.config.endpoints;
-  }
-
-  definition(name: string): EndpointConfig | undefined {
-    return this.endpointConfig(name);
   }
 
   serverDefinitions(): ServerConfig[] {
@@ -548,7 +543,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
    * the session table ask for every endpoint, and a search of the list each time made a pass
    * over 10,000 endpoints quadratic.
    */
-  private endpointConfig(name: string): EndpointConfig | undefined {
+  definition(name: string): EndpointConfig | undefined {
     const list = this.config.endpoints;
     if (this.endpointIndex?.of !== list)
       this.endpointIndex = { of: list, byName: new Map(list.map((e) => [e.name, e])) };
@@ -560,7 +555,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubPort {
 
   /** The hub's monitor settings with the endpoint's own on top. */
   private monitorOf(name: string): MonitorSettings {
-    const own = this.endpointConfig(name)?.monitor;
+    const own = this.definition(name)?.monitor;
     return { ...this.config.hub.monitor, ...own };
   }
 
